@@ -133,11 +133,14 @@ class SupportTaskSpec(_Frozen):
     def _marker_groups(cls, groups: MarkerGroups) -> MarkerGroups:
         for index, group in enumerate(groups):
             if not group:
-                raise ValueError(f"group {index} is empty; allowed: groups of non-empty terms")
+                raise ValueError(
+                    f"group {index} is empty in {groups!r}; allowed: groups of non-empty terms"
+                )
             for term in group:
                 if not term.strip():
                     raise ValueError(
-                        f"group {index} has an empty term; allowed: non-empty words or phrases"
+                        f"group {index} has an empty term in {group!r}; "
+                        "allowed: non-empty words or phrases"
                     )
         return tuple(tuple(term.strip() for term in group) for group in groups)
 

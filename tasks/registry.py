@@ -11,12 +11,15 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import sys
+import traceback
 from collections.abc import Iterable
 from pathlib import Path
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
-from tasks.base import SupportTaskSpec
+from tasks.base import KnowledgeSnippet, SupportTaskSpec, SupportTicket
+from tasks.catalog import Catalog
 
 __all__ = [
     "SHIPPED_TASKS_DIR",
@@ -35,14 +38,50 @@ class TaskLoadError(ValueError):
     """A task file that cannot be loaded; ``str(error)`` is one line for the user."""
 
 
+# Where a model built on its own (a ticket, an article) sits inside the task.
+_MODEL_PREFIX = {"SupportTicket": "ticket.", "KnowledgeSnippet": "knowledge_base[].",
+                 "Catalog": "catalog_extension."}
+
+
+def _allowed_for(first: ErrorDetails, title: str) -> str:
+    """What pydantic's built-in error ``first`` allows, in words."""
+    kind, ctx = first["type"], first.get("ctx", {})
+    bounds = {"greater_than": "> {gt}", "greater_than_equal": ">= {ge}",
+              "less_than": "< {lt}", "less_than_equal": "<= {le}",
+              "string_too_short": "at least {min_length} characters",
+              "string_too_long": "at most {max_length} characters",
+              "too_short": "at least {min_length} items",
+              "too_long": "at most {max_length} items"}
+    if kind in bounds:
+        return bounds[kind].format(**ctx)
+    if kind == "literal_error":
+        return str(ctx.get("expected", ""))
+    if kind == "extra_forbidden":
+        model = {"SupportTaskSpec": SupportTaskSpec, "SupportTicket": SupportTicket,
+                 "KnowledgeSnippet": KnowledgeSnippet, "Catalog": Catalog}.get(title)
+        return ", ".join(model.model_fields) if model else "the documented fields"
+    if kind == "missing":
+        return "a value (this field is required)"
+    if kind.startswith(("int_", "float_")):
+        return "a whole number"
+    if kind.startswith("string_"):
+        return "text"
+    if kind.startswith(("tuple_", "list_")):
+        return "a tuple"
+    return f"a value of the {title} field's type"
+
+
 def _format_validation_error(error: ValidationError) -> str:
     first = error.errors()[0]
     message = first["msg"].removeprefix("Value error, ")
-    loc = ".".join(str(part) for part in first["loc"])
-    if loc:
+    prefix = _MODEL_PREFIX.get(error.title, "")
+    loc = prefix + ".".join(str(part) for part in first["loc"])
+    if first["type"] != "value_error":
         bad = first.get("input")
-        shown = "" if isinstance(bad, dict) else f" (got {bad!r:.80})"
-        message = f"{loc}: {message}{shown}"
+        shown = "" if isinstance(bad, dict) or first["type"] == "missing" else f" (got {bad!r:.80})"
+        message = f"{message}{shown}; allowed: {_allowed_for(first, error.title)}"
+    if loc.rstrip("."):
+        message = f"{loc.rstrip('.')}: {message}"
     more = error.error_count() - 1
     return message + (f" (+{more} more)" if more else "")
 
@@ -85,7 +124,12 @@ def load_task_file(path: str | Path) -> SupportTaskSpec:
             f"{shown}: import failed: {error}; allowed: imports from tasks.base"
         ) from None
     except Exception as error:  # a task file is user code: any failure is bad input
-        raise TaskLoadError(f"{shown}: {type(error).__name__}: {error}") from None
+        frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == str(path)]
+        where = f":{frames[-1].lineno}" if frames else ""
+        raise TaskLoadError(
+            f"{shown}{where}: {type(error).__name__}: {error}; allowed: a file that runs "
+            "and defines TASK = SupportTaskSpec(...)"
+        ) from None
     finally:
         sys.modules.pop(module_name, None)
     task = getattr(module, "TASK", None)
