@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Iterable
 from pathlib import Path
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from tasks.base import KnowledgeSnippet, SupportTaskSpec, SupportTicket
@@ -57,8 +57,11 @@ def _allowed_for(first: ErrorDetails, title: str) -> str:
     if kind == "literal_error":
         return str(ctx.get("expected", ""))
     if kind == "extra_forbidden":
-        model = {"SupportTaskSpec": SupportTaskSpec, "SupportTicket": SupportTicket,
-                 "KnowledgeSnippet": KnowledgeSnippet, "Catalog": Catalog}.get(title)
+        models: dict[str, type[BaseModel]] = {
+            "SupportTaskSpec": SupportTaskSpec, "SupportTicket": SupportTicket,
+            "KnowledgeSnippet": KnowledgeSnippet, "Catalog": Catalog,
+        }
+        model = models.get(title)
         return ", ".join(model.model_fields) if model else "the documented fields"
     if kind == "missing":
         return "a value (this field is required)"

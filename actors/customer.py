@@ -1,0 +1,100 @@
+"""The customer: answers requests for fields as the task and the persona say.
+
+Follow-up rules (SPEC §2–3). The first time a field is requested, the answer
+follows the task's ``follow_up_outcome``: ``complete`` gives it right; ``partial``
+gives ``follow_up_provided_fields`` right, ``follow_up_wrong_fields`` detectably
+wrong and other required fields "I don't have that right now"; ``none`` never
+answers. A field requested again is answered right. A field the task does not
+require is "not relevant".
+
+Personas: ``cooperative`` is the above; ``silent`` never answers; ``slow`` answers
+after the agent's next turn; ``confused`` gets every field wrong the first time;
+``impatient`` nudges every 15 minutes without a public reply and complains after
+an SLA breach.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from actors.field_values import correct_value, wrong_value
+from sim.environment import ActorContext, Timer
+from sim.episode import EpisodeState
+from sim.messages import AGENT, Inbound, PublicReply, SlaBreached
+from tasks.base import PERSONAS
+
+__all__ = ["MISSING_TEXT", "NOT_RELEVANT_TEXT", "NUDGE_SECONDS", "PERSONAS", "customer_actor"]
+
+MISSING_TEXT = "I don't have that right now"
+NOT_RELEVANT_TEXT = "not relevant"
+NUDGE_SECONDS = 15 * 60
+CUSTOMER = "customer"
+
+
+def customer_actor(state: EpisodeState, persona: str) -> Any:
+    """The customer's trio task for one episode."""
+    if persona not in PERSONAS:
+        raise ValueError(f"persona {persona!r} is unknown; allowed: {', '.join(PERSONAS)}")
+    task = state.task
+    rng = state.rng("customer-values")
+    truth = {field: correct_value(field, rng) for field in task.required_requested_fields}
+    wrong = {field: wrong_value(field, value, rng) for field, value in truth.items()}
+    times_asked: dict[str, int] = {}
+    answers_never = persona == "silent" or task.follow_up_outcome == "none"
+    delay = task.customer_reply_delay_minutes * 60
+    if persona == "slow":
+        delay += task.step_seconds
+
+    def answer(field: str) -> tuple[str, str]:
+        """(status, value) of the answer to one requested field."""
+        if field not in truth:
+            return "not_relevant", NOT_RELEVANT_TEXT
+        times_asked[field] = times_asked.get(field, 0) + 1
+        if times_asked[field] > 1:
+            return "correct", truth[field]
+        if persona == "confused":
+            return "wrong", wrong[field]
+        if task.follow_up_outcome == "complete" or field in task.follow_up_provided_fields:
+            return "correct", truth[field]
+        if field in task.follow_up_wrong_fields:
+            return "wrong", wrong[field]
+        return "missing", MISSING_TEXT
+
+    async def body(ctx: ActorContext) -> None:
+        nudge: Timer | None = None
+        if persona == "impatient":
+            nudge = ctx.set_timer(NUDGE_SECONDS, "nudge")
+        while True:
+            item = await ctx.receive()
+            if isinstance(item, PublicReply):
+                if nudge is not None:
+                    nudge.cancel()
+                    nudge = ctx.set_timer(NUDGE_SECONDS, "nudge")
+                if item.request_fields and not answers_never:
+                    answered = {f: answer(f) for f in dict.fromkeys(item.request_fields)}
+                    ctx.set_timer(delay, ("answer", item.turn, answered))
+            elif isinstance(item, SlaBreached):
+                if persona == "impatient":
+                    text = "Your SLA has been breached and I still have no resolution. " \
+                           "This is unacceptable; I am escalating this with our account team."
+                    ctx.record("customer_complaint", {"text": text})
+                    ctx.send(AGENT, Inbound(CUSTOMER, "customer_complaint", text, time=ctx.now))
+            elif isinstance(item, Timer) and item.payload == "nudge":
+                text = "Any update on this? I haven't heard back in 15 minutes."
+                ctx.record("customer_nudge", {"text": text})
+                ctx.send(AGENT, Inbound(CUSTOMER, "customer_nudge", text, time=ctx.now))
+                nudge = ctx.set_timer(NUDGE_SECONDS, "nudge")
+            elif isinstance(item, Timer) and isinstance(item.payload, tuple):
+                _, turn, answered = item.payload
+                lines = [f"- {field}: {value}" for field, (_, value) in answered.items()]
+                text = "Here is what I have:\n" + "\n".join(lines)
+                ctx.record("customer_answer", {
+                    "request_turn": turn,
+                    "fields": {f: {"value": v, "status": s} for f, (s, v) in answered.items()},
+                })
+                ctx.send(AGENT, Inbound(
+                    CUSTOMER, "customer_answer", text,
+                    fields=tuple((f, v) for f, (_, v) in answered.items()), time=ctx.now,
+                ))
+
+    return body

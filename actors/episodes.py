@@ -1,0 +1,53 @@
+"""The one-call API: run an episode, or many, by names (agent, persona, faults)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import trio
+
+from actors.loading import resolve_agent
+from actors.world import StandardWorld
+from sim.episode import EpisodeConfig, EpisodeResult, run_episode
+from sim.runner import EpisodeJob, run_episodes
+from tasks.base import SupportTaskSpec
+
+__all__ = ["make_job", "simulate", "simulate_many"]
+
+
+def make_job(
+    task: SupportTaskSpec,
+    agent: str | Callable[[], Any] = "oracle",
+    *,
+    seed: int = 0,
+    persona: str | None = None,
+    faults: Iterable[str] = (),
+    config: EpisodeConfig | None = None,
+    agent_name: str | None = None,
+) -> EpisodeJob:
+    """An :class:`~sim.runner.EpisodeJob` for the standard world.
+
+    ``agent`` is a name (see :func:`actors.loading.resolve_agent`) or a factory;
+    ``persona`` defaults to the task's own.
+    """
+    factory = resolve_agent(agent) if isinstance(agent, str) else agent
+    name: str = agent_name or (
+        agent if isinstance(agent, str) else str(getattr(agent, "__qualname__", "custom"))
+    )
+    world = StandardWorld(persona=persona or task.default_persona, faults=tuple(faults))
+    return EpisodeJob(task=task, make_agent=factory, world=world, seed=seed,
+                      agent_name=name, config=config or EpisodeConfig())
+
+
+async def simulate(task: SupportTaskSpec, agent: str | Callable[[], Any] = "oracle",
+                   **options: Any) -> EpisodeResult:
+    """Run one episode in the current trio run (see :func:`make_job` for the options)."""
+    job = make_job(task, agent, **options)
+    return await run_episode(job.task, job.make_agent(), world=job.world, seed=job.seed,
+                             agent_name=job.agent_name, config=job.config)
+
+
+def simulate_many(jobs: Sequence[EpisodeJob], *, concurrency: int = 100) -> list[EpisodeResult]:
+    """Run ``jobs`` concurrently in a fresh ``trio.run``; results in job order."""
+    return trio.run(lambda: run_episodes(jobs, concurrency=concurrency))

@@ -1,0 +1,5 @@
+"""placeholder"""
+class HeuristicAgent:
+    inline_safe = True
+    def act(self, observation):
+        return []

@@ -1,0 +1,77 @@
+"""Internal teams, one actor per queue, created when first escalated to.
+
+The owning team (the task's ``gold_queue``) acknowledges an escalation after
+``team_ack_delay_minutes`` and sends the task's ``follow_up_message`` after
+``team_update_delay_minutes``. Any other team bounces the ticket after
+``team_bounce_delay_minutes``, without saying where it belongs.
+
+Faults, applied to the owning team: ``slow_eta`` (the update takes twice as long),
+``eta_slips`` (a second update pushes the ETA back once), ``team_silent`` (the team
+never answers).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sim.environment import ActorContext, Timer
+from sim.episode import EpisodeState
+from sim.messages import AGENT, EscalationRequest, Inbound
+
+__all__ = ["FAULTS", "SLIP_SECONDS", "team_actor"]
+
+FAULTS: tuple[str, ...] = ("slow_eta", "eta_slips", "team_silent")
+SLIP_SECONDS = 20 * 60
+SLIP_TEXT = "Update: the fix is taking longer than expected; our ETA has slipped by 20 minutes."
+
+
+def team_actor(state: EpisodeState, queue: str, faults: tuple[str, ...]) -> Any:
+    """The trio task of the team that owns ``queue``."""
+    task = state.task
+    owner = queue == task.gold_queue
+    name = queue.replace("_", " ")
+
+    async def body(ctx: ActorContext) -> None:
+        accepted = False
+        while True:
+            item = await ctx.receive()
+            if isinstance(item, EscalationRequest):
+                if not owner:
+                    ctx.set_timer(task.team_bounce_delay_minutes * 60, "bounce")
+                elif "team_silent" in faults:
+                    ctx.record("team_silent", {"queue": queue})
+                elif accepted:
+                    ctx.set_timer(task.team_ack_delay_minutes * 60, "ack_again")
+                else:
+                    accepted = True
+                    ctx.set_timer(task.team_ack_delay_minutes * 60, "ack")
+                    update = task.team_update_delay_minutes * 60
+                    if "slow_eta" in faults:
+                        update *= 2
+                    ctx.set_timer(update, "update")
+                    if "eta_slips" in faults:
+                        ctx.set_timer(update + SLIP_SECONDS, "slip")
+            elif isinstance(item, Timer):
+                kind, text = _message(item.payload, name, task.follow_up_message)
+                payload: dict[str, Any] = {"queue": queue, "text": text}
+                if kind == "team_bounce":
+                    payload["reopened"] = state.ticket.bounce(queue)
+                ctx.record(kind, payload)
+                ctx.send(AGENT, Inbound(ctx.name, kind, text, time=ctx.now))
+
+    return body
+
+
+def _message(timer: str, name: str, follow_up: str) -> tuple[str, str]:
+    if timer == "bounce":
+        return "team_bounce", (
+            f"The {name} team here: this ticket is not ours to handle. "
+            "We are sending it back; please re-triage it."
+        )
+    if timer == "ack":
+        return "team_ack", f"The {name} team here: escalation received, we are on it."
+    if timer == "ack_again":
+        return "team_ack", f"The {name} team here: we already have this one and are on it."
+    if timer == "slip":
+        return "team_update", SLIP_TEXT
+    return "team_update", follow_up

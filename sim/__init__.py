@@ -1,0 +1,76 @@
+"""The simulation kernel: clock and actors, operations, episodes, traces, grading.
+
+It knows no task and no actor by name: tasks come from :mod:`tasks`, and the
+customer, teams and built-in agents from :mod:`actors`.
+"""
+
+from sim.environment import ActorContext, Environment, SimulationError, Timer
+from sim.episode import (
+    CODE_VERSION,
+    TERMINATION_REASONS,
+    EpisodeConfig,
+    EpisodeResult,
+    EpisodeState,
+    World,
+    run_episode,
+    stable_seed,
+)
+from sim.executors import Agent, AgentTimeout
+from sim.grading import GradeAccumulator, GradeReport, grade, grade_events, step_rewards
+from sim.observation import InboundMessage, Observation, OperationResult, TicketView
+from sim.operations import (
+    Escalate,
+    Finish,
+    FlagRisk,
+    Note,
+    Reply,
+    SearchKB,
+    SetFields,
+    SetStatus,
+    parse_turn,
+)
+from sim.runner import EpisodeJob, run_episodes
+from sim.trace import SCHEMA_VERSION, Trace, TraceEvent, TraceFormatError, TraceHeader, TraceResult
+
+__all__ = [
+    "CODE_VERSION",
+    "SCHEMA_VERSION",
+    "TERMINATION_REASONS",
+    "ActorContext",
+    "Agent",
+    "AgentTimeout",
+    "Environment",
+    "EpisodeConfig",
+    "EpisodeJob",
+    "EpisodeResult",
+    "EpisodeState",
+    "Escalate",
+    "Finish",
+    "FlagRisk",
+    "GradeAccumulator",
+    "GradeReport",
+    "InboundMessage",
+    "Note",
+    "Observation",
+    "OperationResult",
+    "Reply",
+    "SearchKB",
+    "SetFields",
+    "SetStatus",
+    "SimulationError",
+    "TicketView",
+    "Timer",
+    "Trace",
+    "TraceEvent",
+    "TraceFormatError",
+    "TraceHeader",
+    "TraceResult",
+    "World",
+    "grade",
+    "grade_events",
+    "parse_turn",
+    "run_episode",
+    "run_episodes",
+    "stable_seed",
+    "step_rewards",
+]

@@ -1,0 +1,370 @@
+"""One episode: the agent's turn loop, the SLA monitor, and the world around them.
+
+:func:`run_episode` builds an :class:`~sim.environment.Environment`, spawns the
+agent actor and the SLA monitor, lets a :class:`World` add the other actors
+(customer, teams), runs it, grades the trace and returns an :class:`EpisodeResult`.
+Nothing here knows which customer or team actors a world uses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+import traceback
+from importlib import metadata
+from typing import Any, Literal, Protocol
+
+import attrs
+from pydantic import BaseModel, ConfigDict, Field
+
+from sim.environment import (
+    PRIORITY_CHECK,
+    PRIORITY_TURN,
+    ActorContext,
+    Environment,
+    SimulationError,
+)
+from sim.executors import AgentTimeout, Executor, decide, pick_executor
+from sim.knowledge import search_knowledge_base
+from sim.messages import (
+    AGENT,
+    CUSTOMER,
+    EscalationRequest,
+    Inbound,
+    PublicReply,
+    SlaBreached,
+    team_address,
+)
+from sim.observation import InboundMessage, Observation, OperationResult, TicketView
+from sim.operations import Escalate, Finish, Reply, SearchKB, SetStatus, parse_turn
+from sim.ticket import TicketState, apply_operation, check_operation
+from sim.trace import Trace, TraceEvent, TraceHeader, TraceResult
+from tasks.base import TERMINAL_STATUSES, KnowledgeSnippet, SupportTaskSpec
+
+__all__ = [
+    "CODE_VERSION",
+    "TERMINATION_REASONS",
+    "EpisodeConfig",
+    "EpisodeResult",
+    "EpisodeState",
+    "World",
+    "run_episode",
+    "stable_seed",
+]
+
+TerminationReason = Literal["finished", "max_steps", "agent_error", "agent_timeout", "sim_error"]
+TERMINATION_REASONS: tuple[str, ...] = (
+    "finished", "max_steps", "agent_error", "agent_timeout", "sim_error",
+)
+SYSTEM = "system"
+
+
+def _code_version() -> str:
+    try:
+        return metadata.version("support-sim")
+    except metadata.PackageNotFoundError:  # running from a source tree
+        return "0+unknown"
+
+
+CODE_VERSION = _code_version()
+
+
+def stable_seed(*parts: object) -> int:
+    """A 64-bit integer from ``parts``, the same in every process (unlike ``hash``)."""
+    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+class EpisodeConfig(BaseModel):
+    """Knobs of one episode that are not part of the task."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: Real seconds an agent may take for one decision before the episode ends.
+    agent_timeout: float = Field(default=60.0, gt=0, allow_inf_nan=False)
+    #: How decisions run: ``auto`` runs async and built-in agents inline, others in a thread.
+    agent_executor: Executor = "auto"
+
+    def trace_view(self) -> dict[str, Any]:
+        # The timeout only matters when it fires, and then the trace says so.
+        return {"agent_executor": self.agent_executor}
+
+
+@attrs.define(slots=True)
+class EpisodeState:
+    """What every actor of one episode may read: the task, the ticket, the clock's facts."""
+
+    task: SupportTaskSpec
+    seed: int
+    ticket: TicketState = attrs.field(factory=TicketState)
+    reply_times: list[int] = attrs.field(factory=list)
+    sla_breached: bool = False
+    turns_taken: int = 0
+    ended_at: int = 0
+    termination_reason: str = "sim_error"
+    error: str | None = None
+    latencies: list[float] = attrs.field(factory=list)
+
+    def rng(self, purpose: str) -> random.Random:
+        """A random generator private to this episode and ``purpose``."""
+        return random.Random(stable_seed(self.task.task_id, self.seed, purpose))
+
+    def sla_met_now(self) -> bool:
+        return bool(self.reply_times) and self.ticket.status == self.task.gold_status
+
+
+class World(Protocol):
+    """The actors around the agent. ``populate`` spawns them into a fresh environment."""
+
+    @property
+    def persona(self) -> str: ...
+
+    @property
+    def faults(self) -> tuple[str, ...]: ...
+
+    def populate(self, env: Environment, state: EpisodeState) -> None: ...
+
+
+class EpisodeResult(BaseModel):
+    """The outcome of one episode, with real-time figures the trace leaves out."""
+
+    model_config = ConfigDict(frozen=True)
+
+    task_id: str
+    seed: int
+    agent: str
+    persona: str
+    faults: tuple[str, ...]
+    score: float
+    breakdown: dict[str, float | None]
+    termination_reason: str
+    steps: int
+    sim_minutes: int
+    sla_breached: bool
+    invalid_operations: int
+    error: str | None = None
+    wall_seconds: float
+    agent_latency_mean: float
+    agent_latency_max: float
+    trace: Trace = Field(exclude=True, repr=False)
+
+    def summary(self) -> dict[str, Any]:
+        """The result as a JSON-ready dict (no trace)."""
+        return self.model_dump(mode="json")
+
+
+def _ticket_view(task: SupportTaskSpec, ticket: TicketState) -> TicketView:
+    t = task.ticket
+    return TicketView(
+        customer_name=t.customer_name, customer_tier=t.customer_tier, company=t.company,
+        subject=t.subject, body=t.body, region=t.region, affected_users=t.affected_users,
+        **ticket.view(),
+    )
+
+
+def _observation(
+    state: EpisodeState, now: int, turn: int, inbox: list[Inbound],
+    results: tuple[OperationResult, ...], kb: tuple[KnowledgeSnippet, ...],
+) -> Observation:
+    task = state.task
+    return Observation(
+        task_id=task.task_id,
+        title=task.title,
+        objective=task.objective,
+        ticket=_ticket_view(task, state.ticket),
+        catalog=task.catalog,
+        messages=tuple(
+            InboundMessage(time_seconds=m.time, sender=m.sender, kind=m.kind, text=m.text,
+                           fields=dict(m.fields))
+            for m in inbox
+        ),
+        results=results,
+        kb_results=kb,
+        time_seconds=now,
+        sim_minutes=now // 60,
+        minutes_to_sla=(task.sla_deadline_seconds - now) // 60,
+        sla_breached=state.sla_breached,
+        turn=turn,
+        turns_left=task.max_steps - turn,
+        max_steps=task.max_steps,
+    )
+
+
+def _agent_actor(
+    agent: Any, state: EpisodeState, config: EpisodeConfig
+) -> Any:
+    task = state.task
+    executor = pick_executor(agent, config.agent_executor)
+
+    async def body(ctx: ActorContext) -> None:
+        inbox: list[Inbound] = []
+        results: tuple[OperationResult, ...] = ()
+        kb: tuple[KnowledgeSnippet, ...] = ()
+        reason: str = "max_steps"
+        for turn in range(1, task.max_steps + 1):
+            arrived = await ctx.sleep(
+                (turn - 1) * task.step_seconds - ctx.now, priority=PRIORITY_TURN
+            )
+            inbox.extend(m for m in arrived if isinstance(m, Inbound))
+            observation = _observation(state, ctx.now, turn, inbox, results, kb)
+            inbox = []
+            ctx.record("turn", {"turn": turn})
+            state.turns_taken = turn
+            started = time.perf_counter()
+            try:
+                decision = await decide(
+                    agent, observation, timeout=config.agent_timeout, executor=executor
+                )
+            except AgentTimeout as error:
+                reason, state.error = "agent_timeout", str(error)
+                ctx.record("agent_timeout", {"turn": turn, "limit_seconds": config.agent_timeout})
+                break
+            except Exception as error:
+                reason = "agent_error"
+                state.error = f"{type(error).__name__}: {error}"
+                ctx.record("agent_error", {
+                    "turn": turn, "type": type(error).__name__, "message": str(error),
+                    "traceback": "".join(traceback.format_exception(error)),
+                })
+                break
+            finally:
+                state.latencies.append(time.perf_counter() - started)
+            results, kb, done = _apply_turn(ctx, state, turn, decision)
+            if done:
+                reason = "finished"
+                break
+        state.termination_reason = reason
+        state.ended_at = ctx.now
+        ctx.record("end", {"reason": reason, "turn": state.turns_taken})
+        ctx.stop()
+
+    return body
+
+
+def _apply_turn(
+    ctx: ActorContext, state: EpisodeState, turn: int, decision: Any
+) -> tuple[tuple[OperationResult, ...], tuple[KnowledgeSnippet, ...], bool]:
+    """Apply every operation of a turn in order; report each one's outcome."""
+    task = state.task
+    parsed = parse_turn(decision)
+    results: list[OperationResult] = []
+    kb: tuple[KnowledgeSnippet, ...] = ()
+    done = False
+    if parsed.turn_error is not None:
+        ctx.record("invalid_turn", {
+            "turn": turn, "error": parsed.turn_error, "rejected": max(1, parsed.extra_rejected)
+        })
+        results.append(OperationResult(index=-1, op=None, ok=False, error=parsed.turn_error))
+    for index, (operation, error, raw) in enumerate(
+        zip(parsed.operations, parsed.errors, parsed.raw, strict=True)
+    ):
+        if operation is not None:
+            error = check_operation(operation, task.catalog)
+        name = raw.get("op") if isinstance(raw.get("op"), str) else None
+        if error is not None:
+            ctx.record("invalid_operation", {"turn": turn, "index": index, "op": raw,
+                                             "error": error})
+            results.append(OperationResult(index=index, op=name, ok=False, error=error))
+            continue
+        apply_operation(state.ticket, operation)
+        ctx.record("operation", {"turn": turn, "index": index, "op": raw})
+        results.append(OperationResult(index=index, op=name, ok=True))
+        if isinstance(operation, Reply):
+            state.reply_times.append(ctx.now)
+            ctx.send(CUSTOMER, PublicReply(operation.message, operation.request_fields, turn))
+        elif isinstance(operation, Escalate):
+            ctx.send(team_address(operation.queue),
+                     EscalationRequest(operation.queue, operation.summary, turn))
+        elif isinstance(operation, SearchKB):
+            kb = search_knowledge_base(task.knowledge_base, operation.query)
+            ctx.record("kb_results", {"turn": turn, "index": index,
+                                      "article_ids": [a.article_id for a in kb]})
+        elif isinstance(operation, Finish) or (
+            isinstance(operation, SetStatus) and operation.status in TERMINAL_STATUSES
+        ):
+            done = True
+    return tuple(results), kb, done
+
+
+def _sla_monitor(state: EpisodeState) -> Any:
+    async def body(ctx: ActorContext) -> None:
+        await ctx.sleep(state.task.sla_deadline_seconds, priority=PRIORITY_CHECK)
+        if state.sla_met_now():
+            ctx.record("sla_met", {})
+            return
+        state.sla_breached = True
+        ctx.record("sla_breach", {"deadline_minutes": state.task.ticket.sla_minutes_remaining})
+        text = "SLA deadline passed without the SLA being met."
+        ctx.send(AGENT, Inbound(SYSTEM, "sla_breach", text, time=ctx.now))
+        ctx.send(CUSTOMER, SlaBreached())
+
+    return body
+
+
+async def run_episode(
+    task: SupportTaskSpec,
+    agent: Any,
+    *,
+    world: World,
+    seed: int = 0,
+    agent_name: str = "custom",
+    config: EpisodeConfig | None = None,
+) -> EpisodeResult:
+    """Run one episode to its end and grade it. Never raises for the agent's faults."""
+    from sim.grading import grade  # the grader reads traces; import it lazily
+
+    config = config or EpisodeConfig()
+    started = time.perf_counter()
+    state = EpisodeState(task=task, seed=seed)
+    events: list[TraceEvent] = []
+
+    def record(now: int, actor: str, kind: str, payload: dict[str, Any]) -> None:
+        events.append(TraceEvent.model_construct(
+            type="event", t=now, seq=len(events), actor=actor, kind=kind, payload=payload
+        ))
+
+    header = TraceHeader(
+        task_id=task.task_id, task_hash=task.content_hash, seed=seed, agent=agent_name,
+        persona=world.persona, faults=tuple(world.faults), config=config.trace_view(),
+        code_version=CODE_VERSION,
+    )
+    env = Environment(trace=record)
+    reset = getattr(agent, "reset", None)
+    try:
+        if callable(reset):
+            reset(task, seed)
+        env.spawn(AGENT, _agent_actor(agent, state, config))
+        env.spawn("sla_monitor", _sla_monitor(state))
+        world.populate(env, state)
+        await env.run()
+    except SimulationError as error:
+        state.termination_reason, state.error = "sim_error", str(error)
+        state.ended_at = env.now
+    except Exception as error:  # reset() is agent code
+        state.termination_reason = "agent_error"
+        state.error = f"{type(error).__name__}: {error}"
+    trace = Trace(header=header, events=tuple(events))
+    report = grade(task, trace)
+    result_line = TraceResult(
+        termination_reason=state.termination_reason,
+        steps=state.turns_taken,
+        sim_minutes=state.ended_at // 60,
+        sla_breached=report.sla_breached,
+        score=report.score,
+        report=report.model_dump(mode="json"),
+        error=state.error,
+    )
+    trace = Trace(header=header, events=tuple(events), result=result_line)
+    latencies = state.latencies or [0.0]
+    return EpisodeResult(
+        task_id=task.task_id, seed=seed, agent=agent_name, persona=world.persona,
+        faults=tuple(world.faults), score=report.score, breakdown=report.breakdown(),
+        termination_reason=state.termination_reason, steps=state.turns_taken,
+        sim_minutes=state.ended_at // 60, sla_breached=report.sla_breached,
+        invalid_operations=report.invalid_operations, error=state.error,
+        wall_seconds=time.perf_counter() - started,
+        agent_latency_mean=sum(latencies) / len(latencies), agent_latency_max=max(latencies),
+        trace=trace,
+    )
+

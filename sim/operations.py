@@ -1,0 +1,239 @@
+"""Operations: what an agent may do in a turn, as validated models.
+
+An agent returns a list of operations, either these models or plain dicts of the
+same shape keyed by ``op`` (the form LLM tool calls produce, and the form traces
+store). :func:`parse_turn` turns whatever came back into valid operations and
+one-line errors for the rest; it never raises.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
+__all__ = [
+    "MAX_NOTE_CHARS",
+    "MAX_OPERATIONS_PER_TURN",
+    "MAX_REPLY_CHARS",
+    "Escalate",
+    "Finish",
+    "FlagRisk",
+    "Note",
+    "Operation",
+    "ParsedTurn",
+    "Reply",
+    "SearchKB",
+    "SetFields",
+    "SetStatus",
+    "operation_to_dict",
+    "parse_operation",
+    "parse_turn",
+]
+
+MAX_REPLY_CHARS = 1_000
+MAX_NOTE_CHARS = 2_000
+MAX_OPERATIONS_PER_TURN = 8
+#: Longest text kept of a rejected operation in traces and error messages.
+_SHOWN_CHARS = 200
+
+
+class _Op(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+class SetFields(_Op):
+    """Set the ticket's queue, priority and/or issue type."""
+
+    op: Literal["set_fields"] = "set_fields"
+    queue: str | None = None
+    priority: str | None = None
+    issue_type: str | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> SetFields:
+        if self.queue is None and self.priority is None and self.issue_type is None:
+            raise ValueError("set_fields needs at least one of queue, priority, issue_type")
+        return self
+
+
+class Reply(_Op):
+    """A public reply to the customer, optionally asking for catalog fields."""
+
+    op: Literal["reply"] = "reply"
+    message: str = Field(min_length=1, max_length=MAX_REPLY_CHARS)
+    request_fields: tuple[str, ...] = ()
+
+
+class Note(_Op):
+    """An internal note: never shown to the customer."""
+
+    op: Literal["note"] = "note"
+    text: str = Field(min_length=1, max_length=MAX_NOTE_CHARS)
+
+
+class SearchKB(_Op):
+    """Search the knowledge base; results come in the next observation."""
+
+    op: Literal["search_kb"] = "search_kb"
+    query: str = Field(min_length=1, max_length=MAX_REPLY_CHARS)
+
+
+class FlagRisk(_Op):
+    """Raise one or more risk flags."""
+
+    op: Literal["flag_risk"] = "flag_risk"
+    flags: tuple[str, ...] = Field(min_length=1)
+
+
+class Escalate(_Op):
+    """Hand the ticket to a team's queue; sets the status to ``escalated``."""
+
+    op: Literal["escalate"] = "escalate"
+    queue: str
+    summary: str = Field(default="", max_length=MAX_NOTE_CHARS)
+
+
+class SetStatus(_Op):
+    """Set the ticket's status, and optionally its resolution code."""
+
+    op: Literal["set_status"] = "set_status"
+    status: str
+    resolution_code: str | None = None
+
+
+class Finish(_Op):
+    """End the episode after this turn."""
+
+    op: Literal["finish"] = "finish"
+
+
+Operation = Annotated[
+    SetFields | Reply | Note | SearchKB | FlagRisk | Escalate | SetStatus | Finish,
+    Field(discriminator="op"),
+]
+_OPERATION: TypeAdapter[Any] = TypeAdapter(Operation)
+_OP_NAMES = ("set_fields", "reply", "note", "search_kb", "flag_risk", "escalate",
+             "set_status", "finish")
+
+
+class ParsedTurn(BaseModel):
+    """The outcome of parsing one turn: what is valid, and one error per rejection.
+
+    ``operations[i]`` is ``None`` where ``errors[i]`` says why entry *i* was rejected.
+    ``extra_rejected`` counts entries past the per-turn limit, rejected as a block.
+    """
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    operations: tuple[Any, ...]
+    errors: tuple[str | None, ...]
+    raw: tuple[dict[str, Any], ...]
+    extra_rejected: int = 0
+    #: Why the turn as a whole was rejected or cut short, if it was.
+    turn_error: str | None = None
+
+    @property
+    def invalid_count(self) -> int:
+        """Rejected entries; a turn that is not a list counts as one."""
+        not_a_list = self.turn_error is not None and not self.extra_rejected
+        return sum(e is not None for e in self.errors) + self.extra_rejected + not_a_list
+
+
+def _shown(value: Any) -> Any:
+    """A JSON-safe, bounded copy of what the agent sent, for traces and errors."""
+    if isinstance(value, str):
+        return value if len(value) <= _SHOWN_CHARS else value[:_SHOWN_CHARS] + "…"
+    if isinstance(value, bool) or value is None or isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, Mapping):
+        items = list(value.items())[:16]
+        return {str(k)[:64]: _shown(v) for k, v in items}
+    if isinstance(value, list | tuple):
+        return [_shown(v) for v in list(value)[:16]]
+    return _shown(repr(value))
+
+
+def operation_to_dict(operation: BaseModel) -> dict[str, Any]:
+    """The dict form of a valid operation, as stored in traces."""
+    return operation.model_dump(mode="json", exclude_defaults=False)
+
+
+def _first_error(error: ValidationError) -> str:
+    first = error.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"][1:] or first["loc"])
+    message = first["msg"].removeprefix("Value error, ")
+    return f"{loc}: {message}" if loc else message
+
+
+def parse_operation(item: Any) -> tuple[Any | None, str | None, dict[str, Any]]:
+    """Validate one entry of a turn: ``(operation, None, dict)`` or ``(None, error, shown)``."""
+    if isinstance(item, BaseModel):
+        try:
+            item = item.model_dump(mode="python")
+        except Exception as error:  # a hostile model subclass
+            return None, f"operation could not be read: {type(error).__name__}", {}
+    if not isinstance(item, Mapping):
+        return (
+            None,
+            f"operation is a {type(item).__name__}; allowed: an operation model or a dict "
+            "with an 'op' key",
+            {"value": _shown(item)},
+        )
+    shown = _shown(item)
+    name = item.get("op")
+    if name not in _OP_NAMES:
+        return None, f"op: {_shown(name)!r} is unknown; allowed: {', '.join(_OP_NAMES)}", shown
+    data = dict(item)
+    for key in ("request_fields", "flags"):  # JSON has no tuples
+        if isinstance(data.get(key), list):
+            data[key] = tuple(data[key])
+    try:
+        operation = _OPERATION.validate_python(data)
+    except ValidationError as error:
+        return None, f"{name}: {_first_error(error)}", shown
+    return operation, None, operation_to_dict(operation)
+
+
+def parse_turn(turn: Any) -> ParsedTurn:
+    """Parse an agent's turn. Never raises; see :class:`ParsedTurn`."""
+    if turn is None:
+        turn = []
+    if isinstance(turn, BaseModel | Mapping):
+        turn = [turn]
+    if not isinstance(turn, list | tuple):
+        return ParsedTurn(
+            operations=(),
+            errors=(),
+            raw=(),
+            turn_error=(
+                f"turn is a {type(turn).__name__}; allowed: a list of operations "
+                "(an empty list waits)"
+            ),
+        )
+    entries = list(turn)
+    extra = max(0, len(entries) - MAX_OPERATIONS_PER_TURN)
+    operations: list[Any] = []
+    errors: list[str | None] = []
+    raw: list[dict[str, Any]] = []
+    for item in entries[:MAX_OPERATIONS_PER_TURN]:
+        operation, error, shown = parse_operation(item)
+        operations.append(operation)
+        errors.append(error)
+        raw.append(shown)
+    return ParsedTurn(
+        operations=tuple(operations),
+        errors=tuple(errors),
+        raw=tuple(raw),
+        extra_rejected=extra,
+        turn_error=(
+            f"turn has {len(entries)} operations; allowed: at most "
+            f"{MAX_OPERATIONS_PER_TURN}, so {extra} were ignored"
+            if extra
+            else None
+        ),
+    )

@@ -1,0 +1,108 @@
+"""The ticket's mutable state and the one place where operations change it.
+
+The episode applies operations through :func:`apply_operation`, and the grader
+replays a trace through the same function, so a stored trace always re-grades to
+what the live run saw.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from sim.operations import Escalate, FlagRisk, Reply, SetFields, SetStatus
+from tasks.catalog import Catalog
+
+__all__ = ["INITIAL_PRIORITY", "INITIAL_QUEUE", "INITIAL_STATUS", "TicketState", "apply_operation"]
+
+INITIAL_QUEUE = "general_support"
+INITIAL_PRIORITY = "normal"
+INITIAL_STATUS = "open"
+
+
+@attrs.define(slots=True)
+class TicketState:
+    """The ticket's fields as they stand now."""
+
+    queue: str = INITIAL_QUEUE
+    priority: str = INITIAL_PRIORITY
+    issue_type: str | None = None
+    status: str = INITIAL_STATUS
+    resolution_code: str | None = None
+    risk_flags: list[str] = attrs.field(factory=list)
+    escalated_to: str | None = None
+
+    def bounce(self, queue: str) -> bool:
+        """A team handed back an escalation; reopens the ticket if it still sat with them."""
+        if self.escalated_to == queue and self.status == "escalated":
+            self.status = INITIAL_STATUS
+            self.escalated_to = None
+            return True
+        return False
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "queue": self.queue,
+            "priority": self.priority,
+            "issue_type": self.issue_type,
+            "status": self.status,
+            "resolution_code": self.resolution_code,
+            "risk_flags": tuple(self.risk_flags),
+            "escalated_to": self.escalated_to,
+        }
+
+
+def _check(value: str, allowed: tuple[str, ...], name: str) -> str | None:
+    if value in allowed:
+        return None
+    return f"{name}: {value!r} is not in the catalog; allowed: {', '.join(allowed)}"
+
+
+def check_operation(operation: Any, catalog: Catalog) -> str | None:
+    """Why ``operation`` is invalid against ``catalog``, or ``None`` when it is valid."""
+    errors: list[str | None] = []
+    if isinstance(operation, SetFields):
+        if operation.queue is not None:
+            errors.append(_check(operation.queue, catalog.queues, "queue"))
+        if operation.priority is not None:
+            errors.append(_check(operation.priority, catalog.priorities, "priority"))
+        if operation.issue_type is not None:
+            errors.append(_check(operation.issue_type, catalog.issue_types, "issue_type"))
+    elif isinstance(operation, Reply):
+        errors.extend(_check(f, catalog.fields, "request_fields") for f in operation.request_fields)
+    elif isinstance(operation, FlagRisk):
+        errors.extend(_check(f, catalog.risk_flags, "flags") for f in operation.flags)
+    elif isinstance(operation, Escalate):
+        errors.append(_check(operation.queue, catalog.queues, "queue"))
+    elif isinstance(operation, SetStatus):
+        errors.append(_check(operation.status, catalog.statuses, "status"))
+        if operation.resolution_code is not None:
+            errors.append(
+                _check(operation.resolution_code, catalog.resolution_codes, "resolution_code")
+            )
+    return next((e for e in errors if e is not None), None)
+
+
+def apply_operation(state: TicketState, operation: Any) -> None:
+    """Apply a valid (already checked) operation to ``state``."""
+    if isinstance(operation, SetFields):
+        if operation.queue is not None:
+            state.queue = operation.queue
+        if operation.priority is not None:
+            state.priority = operation.priority
+        if operation.issue_type is not None:
+            state.issue_type = operation.issue_type
+    elif isinstance(operation, FlagRisk):
+        for flag in operation.flags:
+            if flag not in state.risk_flags:
+                state.risk_flags.append(flag)
+    elif isinstance(operation, Escalate):
+        state.status = "escalated"
+        state.escalated_to = operation.queue
+    elif isinstance(operation, SetStatus):
+        state.status = operation.status
+        if operation.status != "escalated":
+            state.escalated_to = None
+        if operation.resolution_code is not None:
+            state.resolution_code = operation.resolution_code

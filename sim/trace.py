@@ -1,0 +1,159 @@
+"""Traces: one episode as JSON Lines — a header, the events, the result.
+
+The same inputs give the same bytes: events carry simulated time and a sequence
+number, payloads are built in a fixed key order, and nothing real-time (latency,
+wall clock) is written here — those figures live in the results.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Trace",
+    "TraceEvent",
+    "TraceFormatError",
+    "TraceHeader",
+    "TraceResult",
+    "dumps_line",
+]
+
+SCHEMA_VERSION = 1
+
+
+class TraceFormatError(ValueError):
+    """A trace file that cannot be read; ``str(error)`` is one line naming the place."""
+
+
+def dumps_line(obj: Any) -> str:
+    """One canonical JSON line (no spaces, key order as built, UTF-8 kept)."""
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+class _Line(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TraceHeader(_Line):
+    type: Literal["header"] = "header"
+    schema_version: int = SCHEMA_VERSION
+    task_id: str
+    task_hash: str
+    seed: int
+    agent: str
+    persona: str
+    faults: tuple[str, ...] = ()
+    config: dict[str, Any] = {}
+    code_version: str
+
+
+class TraceEvent(_Line):
+    type: Literal["event"] = "event"
+    t: int
+    seq: int
+    actor: str
+    kind: str
+    payload: dict[str, Any]
+
+
+class TraceResult(_Line):
+    type: Literal["result"] = "result"
+    termination_reason: str
+    steps: int
+    sim_minutes: int
+    sla_breached: bool
+    score: float | None = None
+    report: dict[str, Any] | None = None
+    error: str | None = None
+
+
+class Trace(_Line):
+    """A whole episode. ``events`` are in the order they happened."""
+
+    header: TraceHeader
+    events: tuple[TraceEvent, ...]
+    result: TraceResult | None = None
+
+    def to_jsonl(self) -> str:
+        lines = [dumps_line(self.header.model_dump(mode="json"))]
+        lines.extend(dumps_line(e.model_dump(mode="json")) for e in self.events)
+        if self.result is not None:
+            lines.append(dumps_line(self.result.model_dump(mode="json")))
+        return "\n".join(lines) + "\n"
+
+    def write(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_jsonl(), encoding="utf-8")
+
+    @classmethod
+    def from_jsonl(cls, text: str, *, source: str = "trace") -> Trace:
+        """Parse a trace; :class:`TraceFormatError` names the line and what is wrong."""
+        lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+        if not lines:
+            raise TraceFormatError(f"{source}: empty; allowed: a JSON Lines trace")
+        parsed: list[tuple[int, dict[str, Any]]] = []
+        for number, line in lines:
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise TraceFormatError(
+                    f"{source}:{number}: not JSON ({error.msg}); allowed: one JSON object a line"
+                ) from None
+            if not isinstance(obj, dict):
+                raise TraceFormatError(
+                    f"{source}:{number}: a JSON {type(obj).__name__}; allowed: a JSON object"
+                )
+            parsed.append((number, obj))
+        number, first = parsed[0]
+        if first.get("type") != "header":
+            raise TraceFormatError(
+                f"{source}:{number}: first line is not a header; allowed: a trace written "
+                "by this simulator"
+            )
+        version = first.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise TraceFormatError(
+                f"{source}:{number}: schema_version {version!r}; allowed: {SCHEMA_VERSION}"
+            )
+        models: dict[str, type[_Line]] = {"event": TraceEvent, "result": TraceResult}
+        try:
+            header = TraceHeader.model_validate(first)
+            events: list[TraceEvent] = []
+            result: TraceResult | None = None
+            for number, obj in parsed[1:]:
+                kind = obj.get("type")
+                if kind not in models or result is not None:
+                    where = "after the result" if result is not None else f"type {kind!r}"
+                    raise TraceFormatError(
+                        f"{source}:{number}: unexpected line ({where}); allowed: events, "
+                        "then one result"
+                    )
+                if kind == "event":
+                    events.append(TraceEvent.model_validate(obj))
+                else:
+                    result = TraceResult.model_validate(obj)
+        except ValidationError as error:
+            first_error = error.errors()[0]
+            loc = ".".join(str(p) for p in first_error["loc"])
+            raise TraceFormatError(
+                f"{source}:{number}: {loc}: {first_error['msg']}; allowed: the trace schema "
+                f"version {SCHEMA_VERSION}"
+            ) from None
+        return cls(header=header, events=tuple(events), result=result)
+
+    @classmethod
+    def read(cls, path: str | Path) -> Trace:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise TraceFormatError(f"{path}: no such file; allowed: a trace file") from None
+        except (UnicodeDecodeError, IsADirectoryError) as error:
+            raise TraceFormatError(
+                f"{path}: unreadable ({type(error).__name__}); allowed: a UTF-8 JSON Lines trace"
+            ) from None
+        return cls.from_jsonl(text, source=str(path))
