@@ -42,8 +42,8 @@ def customer_actor(state: EpisodeState, persona: str) -> Any:
     times_asked: dict[str, int] = {}
     answers_never = persona == "silent" or task.follow_up_outcome == "none"
     delay = task.customer_reply_delay_minutes * 60
-    if persona == "slow":
-        delay += task.step_seconds
+    if persona == "slow":  # at least a second past the next turn, so that turn misses it
+        delay = max(delay, 1) + task.step_seconds
 
     def answer(field: str) -> tuple[str, str]:
         """(status, value) of the answer to one requested field."""

@@ -111,7 +111,8 @@ class EpisodeState:
         return random.Random(stable_seed(self.task.task_id, self.seed, purpose))
 
     def sla_met_now(self) -> bool:
-        return bool(self.reply_times) and self.ticket.status == self.task.gold_status
+        status = self.ticket.effective_status(self.task.gold_queue)
+        return bool(self.reply_times) and status == self.task.gold_status
 
 
 class World(Protocol):

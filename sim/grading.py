@@ -186,10 +186,7 @@ class GradeAccumulator:
         return self.replies_by_deadline > 0 and self._effective_status() == self.task.gold_status
 
     def _effective_status(self) -> str:
-        # A ticket escalated to the wrong team has not reached an "escalated" gold status.
-        if self.ticket.status == "escalated" and self.ticket.escalated_to != self.task.gold_queue:
-            return "escalated_elsewhere"
-        return self.ticket.status
+        return self.ticket.effective_status(self.task.gold_queue)
 
     def _operation(self, event: TraceEvent) -> None:
         operation, error, _ = parse_operation(event.payload.get("op"))

@@ -146,16 +146,22 @@ def _shown(value: Any) -> Any:
     """A JSON-safe, bounded copy of what the agent sent, for traces and errors."""
     if isinstance(value, str):
         return value if len(value) <= _SHOWN_CHARS else value[:_SHOWN_CHARS] + "…"
-    if isinstance(value, bool) or value is None or isinstance(value, int):
+    if isinstance(value, bool) or value is None:
         return value
+    if isinstance(value, int):  # a huge int cannot even be printed
+        return value if abs(value) < 10**18 else f"<int of {value.bit_length()} bits>"
     if isinstance(value, float):
         return value if math.isfinite(value) else repr(value)
     if isinstance(value, Mapping):
         items = list(value.items())[:16]
-        return {str(k)[:64]: _shown(v) for k, v in items}
+        return {(k if isinstance(k, str) else str(_shown(k)))[:64]: _shown(v) for k, v in items}
     if isinstance(value, list | tuple):
         return [_shown(v) for v in list(value)[:16]]
-    return _shown(repr(value))
+    try:
+        text = repr(value)
+    except Exception:  # a hostile object
+        text = f"<unprintable {type(value).__name__}>"
+    return _shown(text)
 
 
 def operation_to_dict(operation: BaseModel) -> dict[str, Any]:

@@ -31,6 +31,21 @@ class EpisodeJob:
     config: EpisodeConfig = attrs.field(factory=EpisodeConfig)
 
 
+class _Unbuildable:
+    """Stands in for an agent whose factory raised: its episode ends as ``agent_error``."""
+
+    inline_safe = True
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def reset(self, task: SupportTaskSpec, seed: int) -> None:
+        raise self.error
+
+    def act(self, observation: Any) -> Any:
+        raise self.error
+
+
 async def run_episodes(
     jobs: Sequence[EpisodeJob],
     *,
@@ -45,8 +60,12 @@ async def run_episodes(
 
     async def one(index: int, job: EpisodeJob) -> None:
         async with limiter:
+            try:
+                agent = job.make_agent()
+            except Exception as error:  # agent code: fails its own episode only
+                agent = _Unbuildable(error)
             result = await run_episode(
-                job.task, job.make_agent(), world=job.world, seed=job.seed,
+                job.task, agent, world=job.world, seed=job.seed,
                 agent_name=job.agent_name, config=job.config,
             )
         results[index] = result

@@ -41,6 +41,13 @@ class TicketState:
             return True
         return False
 
+    def effective_status(self, gold_queue: str) -> str:
+        """The status as graded: escalated to a team other than ``gold_queue`` is not
+        "escalated", since the ticket sits with the wrong team."""
+        if self.status == "escalated" and self.escalated_to != gold_queue:
+            return "escalated_elsewhere"
+        return self.status
+
     def view(self) -> dict[str, Any]:
         return {
             "queue": self.queue,
