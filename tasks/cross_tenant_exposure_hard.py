@@ -39,7 +39,7 @@ TASK = SupportTaskSpec(
                 "security_incident, priority urgent and queue security, and escalate to security "
                 "within your first two turns. Raise data_exposure and legal_risk (regulatory "
                 "notification clocks may start); when two or more enterprise customers report it, also "
-                "raise p1_incident. Request the request_ids of the export job (full 24-character ids), "
+                "raise p1_incident. Request the request_ids of the export job (full ids: req_ followed by 12 hex characters), "
                 "the time_window of the export, the user_ids of everyone who opened the file and a "
                 "screenshot of the foreign rows. Set the resolution code security_review. In your "
                 "reply, say our security team is investigating and ask the customer to keep access "

@@ -32,7 +32,7 @@ TASK = SupportTaskSpec(
             content=(
                 "Support cannot run personal-data exports. Set queue data_privacy, priority high and "
                 "issue type data_request, and escalate to data_privacy. Request the org_id (the "
-                "workspace id: 'org_' followed by 12 letters or digits, under Settings > Workspace), "
+                "workspace id: 'org_' followed by 10 hex characters, under Settings > Workspace), "
                 "the export_scope (which data subjects and which data categories) and the legal_basis "
                 "(the article the request relies on). Set the resolution code to data_export_sent "
                 "when you hand off: the privacy team closes the ticket with it once the export is "
