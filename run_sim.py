@@ -1,8 +1,9 @@
 """The command line: ``python run_sim.py`` runs the seed task with the heuristic agent.
 
+Subcommands: run, scenario, sweep, grade, tasks, check-task (``--help`` on each).
 This module only parses arguments and calls the library; every rule lives in
-``sim``, ``actors`` and ``tasks``. Exit status: 0 success, 1 a failed expectation,
-2 bad input (with a one-line reason on stderr).
+``sim``, ``actors`` and ``tasks``. Exit status: 0 success, 1 a failed expectation or
+check, 2 bad input (with a one-line reason on stderr).
 """
 
 from __future__ import annotations
@@ -11,16 +12,26 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import trio
+from rich.console import Console
 
 from actors import FAULTS, AgentLoadError, simulate
+from actors.console import print_report, print_summary, print_transcript, sweep_progress
+from actors.scenario import ScenarioError, format_outcome, load_scenario, run_scenario_sync
+from actors.sweep import SweepPlan, run_sweep
 from sim import EpisodeConfig, Trace, TraceFormatError, grade
-from sim.transcript import render_report, render_transcript
 from tasks import PERSONAS, TaskLoadError, discover_tasks, get_task, load_task_file
 
 SEED_TASK = "api_incident_hard"
+JSON_KEYS = ("task_id", "seed", "agent", "persona", "faults", "score", "breakdown",
+             "termination_reason", "steps", "sim_minutes", "sla_breached",
+             "invalid_operations", "error")
+
+
+class BadInput(Exception):
+    """A one-line reason for exit status 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -28,82 +39,191 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+def _positive(kind: type[int] | type[float], name: str) -> Any:
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a number; allowed: a {'whole ' if kind is int else ''}"
+                f"number > 0") from None
+        if not value > 0 or value != value or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"{text}: allowed: a finite number > 0")
+        return value
+    parse.__name__ = name
+    return parse
+
+
+def _whole(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: allowed: a whole number >= 0") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text}: allowed: a whole number >= 0")
+    return value
+
+
+def _choices_list(allowed: Sequence[str], name: str) -> Any:
+    def parse(text: str) -> list[str]:
+        values = list(allowed) if text == "all" else [v.strip() for v in text.split(",") if v]
+        for value in values:
+            if value not in allowed:
+                raise argparse.ArgumentTypeError(
+                    f"{value!r} is unknown; allowed: all or a comma list of {', '.join(allowed)}")
+        return values
+    parse.__name__ = name
+    return parse
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="run_sim.py", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command")
-    run = sub.add_parser("run", help="run one episode and print its transcript and grade")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run one episode: transcript and grade report")
     run.add_argument("--task", default=SEED_TASK)
     run.add_argument("--agent", default="heuristic")
-    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--seed", type=_whole, default=0)
     run.add_argument("--persona", choices=PERSONAS, default=None)
     run.add_argument("--fault", action="append", choices=FAULTS, default=[])
-    run.add_argument("--agent-timeout", type=float, default=60.0)
+    run.add_argument("--agent-timeout", type=_positive(float, "seconds"), default=60.0)
     run.add_argument("--tasks-dir", action="append", default=[])
     run.add_argument("--trace", help="write the trace (JSON Lines) to this file")
     run.add_argument("--json", action="store_true", help="print one JSON object")
-    sub.add_parser("tasks", help="list the tasks").add_argument(
-        "--tasks-dir", action="append", default=[])
+
+    scenario = sub.add_parser("scenario", help="run scripted scenarios and check expectations")
+    scenario.add_argument("files", nargs="+")
+
+    sweep = sub.add_parser("sweep", help="an agent across tasks x seeds x personas")
+    sweep.add_argument("--tasks", default="all", help="all, or a comma list of task ids")
+    sweep.add_argument("--agent", default="heuristic")
+    sweep.add_argument("--seeds", type=_positive(int, "seeds"), default=5)
+    sweep.add_argument("--personas", type=_choices_list(PERSONAS, "personas"),
+                       default=["cooperative"])
+    sweep.add_argument("--fault", action="append", choices=FAULTS, default=[])
+    sweep.add_argument("--concurrency", type=_positive(int, "concurrency"), default=50)
+    sweep.add_argument("--workers", type=_positive(int, "workers"), default=1)
+    sweep.add_argument("--out", default="runs/sweep")
+    sweep.add_argument("--resume", action="store_true")
+    sweep.add_argument("--trace-dir", default=None)
+    sweep.add_argument("--agent-timeout", type=_positive(float, "seconds"), default=60.0)
+    sweep.add_argument("--tasks-dir", action="append", default=[])
+    sweep.add_argument("--json", action="store_true", help="print summary.json to stdout")
+
     grade_cmd = sub.add_parser("grade", help="re-grade a stored trace")
     grade_cmd.add_argument("trace")
     grade_cmd.add_argument("--tasks-dir", action="append", default=[])
     grade_cmd.add_argument("--task-file", help="the task file, for a user's own task")
+    grade_cmd.add_argument("--json", action="store_true")
+
+    tasks_cmd = sub.add_parser("tasks", help="list the tasks")
+    tasks_cmd.add_argument("--tasks-dir", action="append", default=[])
+
+    check = sub.add_parser("check-task", help="validate a task file and run the invariants")
+    check.add_argument("file")
+    check.add_argument("--max-examples", type=_positive(int, "examples"), default=25)
     return parser
 
 
-def _fail(message: str) -> int:
-    print(f"run_sim.py: error: {message}", file=sys.stderr)
-    return 2
-
-
-def _run(args: argparse.Namespace) -> int:
+def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     task = get_task(args.task, args.tasks_dir)
-    if not args.agent_timeout > 0:
-        return _fail(f"--agent-timeout {args.agent_timeout}: allowed: a number of seconds > 0")
     config = EpisodeConfig(agent_timeout=args.agent_timeout)
     result = trio.run(lambda: simulate(task, args.agent, seed=args.seed, persona=args.persona,
                                        faults=args.fault, config=config))
     if args.trace:
         result.trace.write(args.trace)
     if args.json:
-        keys = ("task_id", "seed", "agent", "persona", "faults", "score", "breakdown",
-                "termination_reason", "steps", "sim_minutes", "sla_breached",
-                "invalid_operations", "error")
         summary = result.summary()
-        print(json.dumps({k: summary[k] for k in keys}))
+        print(json.dumps({k: summary[k] for k in JSON_KEYS}))
         return 0
-    print(render_transcript(result.trace, task.sla_deadline_seconds))
-    print()
-    print(render_report(grade(task, result.trace)))
-    print(f"termination: {result.termination_reason}"
-          + (f" ({result.error})" if result.error else ""))
+    print_transcript(console, result.trace, task.sla_deadline_seconds)
+    print_report(console, grade(task, result.trace))
+    console.print(f"termination: {result.termination_reason}"
+                  + (f" ({result.error})" if result.error else ""), markup=False)
     return 0
 
 
-def _grade(args: argparse.Namespace) -> int:
+def _cmd_scenario(args: argparse.Namespace, console: Console) -> int:
+    scenarios = [load_scenario(path) for path in args.files]  # all bad input first
+    failed = 0
+    for scenario in scenarios:
+        outcome = run_scenario_sync(scenario)
+        failed += not outcome.passed
+        console.print(format_outcome(outcome), markup=False)
+    console.print(f"{len(scenarios) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def _cmd_sweep(args: argparse.Namespace, console: Console) -> int:
+    known = list(discover_tasks(args.tasks_dir))
+    tasks = _choices_list(known, "tasks")(args.tasks) if args.tasks else known
+    plan = SweepPlan(tasks=tuple(tasks), agent=args.agent, seeds=args.seeds,
+                     personas=tuple(args.personas), faults=tuple(args.fault),
+                     tasks_dirs=tuple(args.tasks_dir), agent_timeout=args.agent_timeout)
+    plan.validate()
+    with sweep_progress(console) as progress:
+        bar = progress.add_task("sweep", total=len(plan.episodes()))
+        outcome = run_sweep(plan, args.out, concurrency=args.concurrency, workers=args.workers,
+                            resume=args.resume, trace_dir=args.trace_dir,
+                            on_row=lambda _: progress.advance(bar))
+        progress.update(bar, completed=len(outcome.rows))
+    if args.json:
+        print(json.dumps(outcome.summary))
+    else:
+        print_summary(console, outcome.summary)
+        console.print(f"{outcome.ran} episodes run, {outcome.skipped} already done"
+                      + (f", {outcome.dropped_lines} torn line(s) dropped"
+                         if outcome.dropped_lines else "")
+                      + f"; results in {args.out}", markup=False)
+    if outcome.interrupted:
+        console.print("interrupted: the summary covers the episodes that finished; "
+                      "--resume runs the rest", markup=False)
+        return 130
+    return 0
+
+
+def _cmd_grade(args: argparse.Namespace, console: Console) -> int:
     trace = Trace.read(args.trace)
     task = (load_task_file(args.task_file) if args.task_file
             else get_task(trace.header.task_id, args.tasks_dir))
     if task.content_hash != trace.header.task_hash:
-        return _fail(f"{args.trace}: task_hash {trace.header.task_hash} differs from task "
-                     f"{task.task_id!r} ({task.content_hash}); allowed: a trace of this task")
-    print(render_report(grade(task, trace)))
+        raise BadInput(f"{args.trace}: task_hash {trace.header.task_hash} differs from task "
+                       f"{task.task_id!r} ({task.content_hash}); allowed: a trace of this task")
+    report = grade(task, trace)
+    if args.json:
+        print(report.model_dump_json())
+    else:
+        print_report(console, report)
     return 0
 
 
+def _cmd_check_task(args: argparse.Namespace, console: Console) -> int:
+    from actors.checks import check_task  # hypothesis loads only for this command
+
+    report = check_task(args.file, max_examples=args.max_examples)
+    console.print(report.render(), markup=False)
+    return report.exit_code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args(["run"])
+    console = Console(highlight=False)
+    commands = {"run": _cmd_run, "scenario": _cmd_scenario, "sweep": _cmd_sweep,
+                "grade": _cmd_grade, "check-task": _cmd_check_task}
     try:
-        if args.command is None:
-            args = _parser().parse_args(["run"])
-        if args.command == "run":
-            return _run(args)
         if args.command == "tasks":
             for task_id, task in discover_tasks(args.tasks_dir).items():
                 print(f"{task_id:<36} {task.difficulty:<7} {task.title}")
             return 0
-        return _grade(args)
-    except (TaskLoadError, AgentLoadError, TraceFormatError, ValueError) as error:
-        return _fail(str(error))
+        return commands[args.command](args, console)
+    except (BadInput, TaskLoadError, AgentLoadError, TraceFormatError, ScenarioError,
+            ValueError, argparse.ArgumentTypeError, OSError) as error:
+        message = str(error).splitlines()[0] if str(error) else repr(error)
+        print(f"run_sim.py: error: {message}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -7,14 +7,14 @@ from typing import Any
 from sim.grading import GradeReport
 from sim.trace import Trace
 
-__all__ = ["render_report", "render_transcript"]
+__all__ = ["describe_event", "render_report", "render_transcript"]
 
 
 def _clock(seconds: int) -> str:
     return f"T+{seconds // 60:3d}m{seconds % 60:02d}s"
 
 
-def _describe(kind: str, payload: dict[str, Any]) -> str:
+def describe_event(kind: str, payload: dict[str, Any]) -> str:
     if kind == "turn":
         return f"--- turn {payload.get('turn')} ---"
     if kind == "operation":
@@ -57,7 +57,7 @@ def render_transcript(trace: Trace, sla_deadline_seconds: int | None = None) -> 
     lines = [f"task {header.task_id}  seed {header.seed}  agent {header.agent}  "
              f"persona {header.persona}  faults {', '.join(header.faults) or 'none'}"]
     for event in trace.events:
-        text = _describe(event.kind, event.payload)
+        text = describe_event(event.kind, event.payload)
         if event.kind == "turn" and sla_deadline_seconds is not None:
             left = (sla_deadline_seconds - event.t) // 60
             text += f"  (SLA in {left} min)" if left >= 0 else f"  (SLA passed {-left} min ago)"

@@ -1,0 +1,208 @@
+"""Sweeps: one agent across tasks × personas × seeds, concurrently and on every core.
+
+:func:`run_sweep` runs the episodes a results file does not hold yet (all of them
+without ``resume``), ``concurrency`` at once per process, sharded over ``workers``
+processes. Only the parent writes the results file, one flushed line per episode as
+it ends, so a crash loses nothing that finished. Traces, if asked for, are written
+one file per episode.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import trio
+
+from actors.episodes import make_job
+from actors.loading import resolve_agent
+from actors.world import StandardWorld
+from sim.episode import EpisodeConfig, EpisodeResult
+from sim.metrics import DEFAULT_PASS_THRESHOLD, summarize
+from sim.results import ResultsWriter, episode_key, read_results
+from sim.runner import run_episodes
+from sim.trace import dumps_line
+from tasks.registry import discover_tasks
+
+__all__ = ["RESULTS_FILE", "SUMMARY_FILE", "SweepOutcome", "SweepPlan", "run_sweep"]
+
+RESULTS_FILE = "results.jsonl"
+SUMMARY_FILE = "summary.json"
+_DONE = "done"
+
+
+@attrs.frozen
+class SweepPlan:
+    """What to run. ``tasks`` and ``personas`` are explicit lists (the CLI expands ``all``)."""
+
+    tasks: tuple[str, ...]
+    agent: str
+    seeds: int
+    personas: tuple[str, ...]
+    faults: tuple[str, ...] = ()
+    tasks_dirs: tuple[str, ...] = ()
+    agent_timeout: float = 60.0
+
+    def episodes(self) -> list[tuple[str, str, int]]:
+        """(task, persona, seed) of every episode, in a fixed order."""
+        return [(t, p, s) for t in self.tasks for p in self.personas for s in range(self.seeds)]
+
+    def key(self, task: str, persona: str, seed: int) -> tuple[Any, ...]:
+        faults = tuple(StandardWorld(persona, self.faults).faults)
+        return (task, self.agent, seed, persona, faults)
+
+    def validate(self) -> None:
+        """Raise ``ValueError``/``TaskLoadError``/``AgentLoadError`` with one line if unusable."""
+        if self.seeds < 1:
+            raise ValueError(f"--seeds {self.seeds}: allowed: a whole number >= 1")
+        known = discover_tasks(self.tasks_dirs)
+        for task in self.tasks:
+            if task not in known:
+                raise ValueError(f"task {task!r} is unknown; allowed: {', '.join(known)}")
+        for persona in self.personas:
+            StandardWorld(persona, self.faults)
+        resolve_agent(self.agent)
+
+
+@attrs.frozen
+class SweepOutcome:
+    rows: list[dict[str, Any]]
+    ran: int
+    skipped: int
+    dropped_lines: int
+    interrupted: bool
+    summary: dict[str, Any]
+
+
+def _trace_name(row: dict[str, Any]) -> str:
+    faults = "+".join(row["faults"]) or "nofault"
+    return f"{row['task_id']}__{row['persona']}__{faults}__seed{row['seed']}.jsonl"
+
+
+def _run_shard(plan: SweepPlan, shard: Sequence[tuple[str, str, int]], concurrency: int,
+               trace_dir: str | None, emit: Callable[[dict[str, Any]], None]) -> None:
+    tasks = discover_tasks(plan.tasks_dirs)
+    config = EpisodeConfig(agent_timeout=plan.agent_timeout)
+    jobs = [make_job(tasks[t], plan.agent, seed=s, persona=p, faults=plan.faults, config=config)
+            for t, p, s in shard]
+
+    def on_result(_: int, result: EpisodeResult) -> None:
+        row = result.summary()
+        if trace_dir is not None:
+            result.trace.write(Path(trace_dir) / _trace_name(row))
+        emit(row)
+
+    trio.run(lambda: run_episodes(jobs, concurrency=concurrency, on_result=on_result))
+
+
+def _worker(plan: SweepPlan, shard: list[tuple[str, str, int]], concurrency: int,
+            trace_dir: str | None, out: Any) -> None:
+    try:
+        _run_shard(plan, shard, concurrency, trace_dir, out.put)
+    except KeyboardInterrupt:
+        pass  # the parent was interrupted too, and summarises what finished
+    except BaseException as error:  # the parent reports it; the worker must not hang it
+        out.put({"__worker_error__": f"{type(error).__name__}: {error}"})
+    finally:
+        out.put(_DONE)
+
+
+def run_sweep(
+    plan: SweepPlan,
+    out_dir: str | Path,
+    *,
+    concurrency: int = 50,
+    workers: int = 1,
+    resume: bool = False,
+    trace_dir: str | Path | None = None,
+    threshold: float = DEFAULT_PASS_THRESHOLD,
+    on_row: Callable[[dict[str, Any]], None] | None = None,
+) -> SweepOutcome:
+    """Run the sweep, append results, write ``summary.json``; see the module docstring.
+
+    ``on_row`` sees each row as it is written (for a progress bar). KeyboardInterrupt
+    stops the sweep cleanly: what finished is kept and summarised.
+    """
+    if concurrency < 1:
+        raise ValueError(f"--concurrency {concurrency}: allowed: a whole number >= 1")
+    if workers < 1:
+        raise ValueError(f"--workers {workers}: allowed: a whole number >= 1")
+    plan.validate()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    results_path = out / RESULTS_FILE
+    if results_path.exists() and not resume:
+        raise ValueError(f"{results_path} exists; allowed: --resume to finish it, or a new --out")
+    previous, dropped = read_results(results_path)
+    wanted = {plan.key(*e): e for e in plan.episodes()}
+    done = {episode_key(r) for r in previous} & set(wanted)
+    todo = [e for k, e in wanted.items() if k not in done]
+    tdir = str(trace_dir) if trace_dir is not None else None
+    if tdir is not None:
+        Path(tdir).mkdir(parents=True, exist_ok=True)
+    new_rows: list[dict[str, Any]] = []
+    interrupted = False
+    with ResultsWriter(results_path) as writer:
+        def emit(row: dict[str, Any]) -> None:
+            writer.write(row)
+            new_rows.append(row)
+            if on_row is not None:
+                on_row(row)
+
+        try:
+            if workers == 1 or len(todo) < 2:
+                _run_shard(plan, todo, concurrency, tdir, emit)
+            else:
+                _run_workers(plan, todo, concurrency, workers, tdir, emit)
+        except KeyboardInterrupt:
+            interrupted = True
+    rows = [r for r in previous if episode_key(r) in wanted] + new_rows
+    summary = summarize(rows, threshold=threshold)
+    summary["plan"] = {"tasks": list(plan.tasks), "agent": plan.agent, "seeds": plan.seeds,
+                       "personas": list(plan.personas), "faults": list(plan.faults)}
+    summary["complete"] = not interrupted and len(rows) == len(wanted)
+    (out / SUMMARY_FILE).write_text(dumps_line(summary) + "\n", encoding="utf-8")
+    return SweepOutcome(rows=rows, ran=len(new_rows), skipped=len(done),
+                        dropped_lines=dropped, interrupted=interrupted, summary=summary)
+
+
+def _run_workers(plan: SweepPlan, todo: list[tuple[str, str, int]], concurrency: int,
+                 workers: int, trace_dir: str | None,
+                 emit: Callable[[dict[str, Any]], None]) -> None:
+    context = multiprocessing.get_context("spawn")
+    channel = context.Queue()
+    shards = [todo[i::workers] for i in range(workers)]
+    processes = [
+        context.Process(target=_worker, args=(plan, shard, concurrency, trace_dir, channel),
+                        daemon=True)
+        for shard in shards if shard
+    ]
+    for process in processes:
+        process.start()
+    remaining = len(processes)
+    failure: str | None = None
+    try:
+        while remaining:
+            try:
+                item = channel.get(timeout=1.0)
+            except queue.Empty:
+                if not any(p.is_alive() for p in processes):
+                    break
+                continue
+            if item == _DONE:
+                remaining -= 1
+            elif "__worker_error__" in item:
+                failure = failure or item["__worker_error__"]
+            else:
+                emit(item)
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+            process.join(timeout=5)
+    if failure is not None:
+        raise RuntimeError(f"a sweep worker failed: {failure}")

@@ -1,0 +1,221 @@
+"""The command line, run as a user runs it: a subprocess, its output and exit status."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sim.metrics import summarize
+from sim.results import REAL_TIME_FIELDS, read_results
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED_TASK_FILE = ROOT / "tasks" / "api_incident_hard.py"
+
+
+def run_cli(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run([sys.executable, str(ROOT / "run_sim.py"), *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def assert_bad_input(proc: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def test_no_arguments_runs_the_seed_task_with_the_heuristic_agent() -> None:
+    proc = run_cli()
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "api_incident_hard" in out and "agent heuristic" in out
+    assert "SLA in 90 min" in out  # the countdown at turn 1
+    assert "grade report" in out and "escalation" in out and "score" in out
+    assert "termination: " in out
+
+
+def test_run_json_prints_the_fields_of_the_spec() -> None:
+    proc = run_cli("run", "--task", "api_incident_hard", "--agent", "oracle", "--seed", "4",
+                   "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    for key in ("task_id", "seed", "agent", "persona", "score", "breakdown",
+                "termination_reason", "steps", "sim_minutes", "sla_breached"):
+        assert key in data
+    assert data["score"] == 1.0 and data["seed"] == 4 and data["agent"] == "oracle"
+    assert data["termination_reason"] == "finished" and data["sla_breached"] is False
+
+
+def test_run_writes_a_trace_that_grade_re_grades_identically(tmp_path: Path) -> None:
+    trace = tmp_path / "t.jsonl"
+    proc = run_cli("run", "--agent", "heuristic", "--persona", "confused", "--fault",
+                   "eta_slips", "--trace", str(trace), "--json")
+    assert proc.returncode == 0, proc.stderr
+    live = json.loads(proc.stdout)
+    regraded = run_cli("grade", str(trace), "--json")
+    assert regraded.returncode == 0, regraded.stderr
+    report = json.loads(regraded.stdout)
+    assert report["score"] == live["score"]
+    assert {c["name"]: c["value"] for c in report["criteria"]} == live["breakdown"]
+    table = run_cli("grade", str(trace))
+    assert table.returncode == 0 and "grade report" in table.stdout
+
+
+def test_tasks_lists_every_shipped_task() -> None:
+    proc = run_cli("tasks")
+    assert proc.returncode == 0
+    ids = [line.split()[0] for line in proc.stdout.splitlines()]
+    assert "api_incident_hard" in ids and len(ids) >= 10
+
+
+def test_run_with_a_users_tasks_dir(tmp_path: Path) -> None:
+    source = SEED_TASK_FILE.read_text().replace('"api_incident_hard"', '"my_incident"')
+    (tmp_path / "my_incident.py").write_text(source)
+    proc = run_cli("run", "--task", "my_incident", "--tasks-dir", str(tmp_path), "--agent",
+                   "oracle", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["task_id"] == "my_incident"
+    listed = run_cli("tasks", "--tasks-dir", str(tmp_path))
+    assert "my_incident" in listed.stdout
+
+
+def test_check_task_passes_on_the_seed_and_fails_to_load_bad_files(tmp_path: Path) -> None:
+    proc = run_cli("check-task", str(SEED_TASK_FILE), "--max-examples", "3")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "0 failed" in proc.stdout
+    bad = tmp_path / "bad.py"
+    bad.write_text(SEED_TASK_FILE.read_text().replace('gold_queue="platform_engineering"',
+                                                      'gold_queue="platform"'))
+    assert_bad_input(run_cli("check-task", str(bad)), "bad.py", "gold_queue", "allowed")
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (("run", "--task", "nope"), ("'nope'", "allowed")),
+        (("run", "--agent", "nope"), ("'nope'", "allowed")),
+        (("run", "--agent", "no.such.module:Agent"), ("no.such.module", "allowed")),
+        (("run", "--persona", "grumpy"), ("grumpy", "choose from")),
+        (("run", "--fault", "meteor"), ("meteor", "choose from")),
+        (("run", "--seed", "-3"), ("-3", "allowed")),
+        (("run", "--seed", "many"), ("many", "allowed")),
+        (("run", "--agent-timeout", "0"), ("0", "allowed")),
+        (("run", "--agent-timeout", "nan"), ("nan", "allowed")),
+        (("run", "--tasks-dir", "/no/such/dir"), ("/no/such/dir", "allowed")),
+        (("sweep", "--seeds", "0"), ("0", "allowed")),
+        (("sweep", "--personas", "cooperative,grumpy"), ("grumpy", "allowed")),
+        (("sweep", "--tasks", "api_incident_hard,nope"), ("nope", "allowed")),
+        (("sweep", "--concurrency", "x"), ("'x'", "allowed")),
+        (("grade", "/no/such/trace.jsonl"), ("no such file", "allowed")),
+        (("check-task", "/no/such/task.py"), ("no such file", "allowed")),
+        (("frobnicate",), ("frobnicate",)),
+    ],
+    ids=lambda value: "-".join(value) if isinstance(value, tuple) else None,
+)
+def test_bad_input_exits_2_with_one_line(args: tuple[str, ...], fragments: tuple[str, ...]) -> None:
+    assert_bad_input(run_cli(*args), *fragments)
+
+
+@pytest.mark.parametrize(
+    ("content", "fragments"),
+    [
+        ("not json at all\n", ("not JSON", "allowed")),
+        ('{"type": "event"}\n', ("not a header", "allowed")),
+        ('{"type": "header", "schema_version": 99}\n', ("schema_version 99", "allowed: 1")),
+    ],
+    ids=["not-json", "no-header", "wrong-schema-version"],
+)
+def test_grade_rejects_bad_trace_files(tmp_path: Path, content: str,
+                                       fragments: tuple[str, ...]) -> None:
+    path = tmp_path / "trace.jsonl"
+    path.write_text(content)
+    assert_bad_input(run_cli("grade", str(path)), "trace.jsonl", *fragments)
+
+
+def test_grade_rejects_a_truncated_trace(tmp_path: Path) -> None:
+    trace = tmp_path / "t.jsonl"
+    assert run_cli("run", "--trace", str(trace), "--json").returncode == 0
+    text = trace.read_text()
+    (tmp_path / "cut.jsonl").write_text(text[: len(text) // 2])
+    assert_bad_input(run_cli("grade", str(tmp_path / "cut.jsonl")), "cut.jsonl", "allowed")
+
+
+def _stable(rows: list[dict[str, object]]) -> dict[tuple[object, ...], dict[str, object]]:
+    return {(r["task_id"], r["persona"], r["seed"]): {k: v for k, v in r.items()
+                                                      if k not in REAL_TIME_FIELDS}
+            for r in rows}
+
+
+def test_full_heuristic_sweep_and_its_summary_match_a_recount(tmp_path: Path) -> None:
+    out = tmp_path / "sweep"
+    proc = run_cli("sweep", "--tasks", "all", "--agent", "heuristic", "--seeds", "20",
+                   "--personas", "all", "--workers", "2", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    rows, dropped = read_results(out / "results.jsonl")
+    tasks = run_cli("tasks").stdout.splitlines()
+    assert dropped == 0 and len(rows) == len(tasks) * 20 * 5
+    assert len(_stable(rows)) == len(rows)  # every episode exactly once
+    summary = json.loads((out / "summary.json").read_text())
+    recount = summarize(rows)
+    assert summary["overall"] == recount["overall"]
+    assert summary["per_task"] == recount["per_task"]
+    assert summary["complete"] is True
+    assert "sweep summary" in proc.stdout and "overall" in proc.stdout
+
+
+def test_resume_after_an_interrupted_sweep_gives_the_same_results(tmp_path: Path) -> None:
+    args = ("sweep", "--tasks", "api_incident_hard,duplicate_charge_easy", "--agent", "random",
+            "--seeds", "6", "--personas", "cooperative,impatient")
+    whole = tmp_path / "whole"
+    assert run_cli(*args, "--out", str(whole)).returncode == 0
+    expected, _ = read_results(whole / "results.jsonl")
+    # An interrupted sweep: the first third of the lines, and a torn line after them.
+    part = tmp_path / "part"
+    part.mkdir()
+    lines = (whole / "results.jsonl").read_text().splitlines(keepends=True)
+    (part / "results.jsonl").write_text("".join(lines[:8]) + lines[8][:40])
+    resumed = run_cli(*args, "--out", str(part), "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "16 episodes run, 8 already done, 1 torn line(s) dropped" in resumed.stdout
+    got, dropped = read_results(part / "results.jsonl")
+    assert dropped == 0
+    assert _stable(got) == _stable(expected)
+    again = run_cli(*args, "--out", str(part))
+    assert_bad_input(again, "results.jsonl exists", "allowed: --resume")
+
+
+def test_scenario_runs_every_shipped_scenario() -> None:
+    files = sorted(str(p) for p in (ROOT / "scenarios").glob("*.toml"))
+    assert len(files) >= 8
+    proc = run_cli("scenario", *files)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"{len(files)} passed, 0 failed" in proc.stdout
+
+
+def test_a_failing_expectation_exits_1_and_says_which(tmp_path: Path) -> None:
+    source = (ROOT / "scenarios" / "oracle_seed.toml").read_text()
+    assert "[expect]" in source
+    failing = tmp_path / "too_strict.toml"
+    failing.write_text(source.replace("[expect]", "[expect]\nsteps_max = 1", 1))
+    proc = run_cli("scenario", str(failing))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "steps" in proc.stdout and "FAIL" in proc.stdout.upper()
+    assert "0 passed, 1 failed" in proc.stdout
+
+
+def test_a_bad_scenario_file_exits_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('description = "typo"\ntask = "api_incident_hard"\nagent = "oracle"\n'
+                   'sede = 3\n')
+    assert_bad_input(run_cli("scenario", str(bad)), "bad.toml", "sede", "allowed")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("task = \n")
+    assert_bad_input(run_cli("scenario", str(broken)), "broken.toml", "allowed")
