@@ -9,7 +9,6 @@ check, 2 bad input (with a one-line reason on stderr).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -22,9 +21,11 @@ from actors.console import print_report, print_summary, print_transcript, sweep_
 from actors.scenario import ScenarioError, format_outcome, load_scenario, run_scenario_sync
 from actors.sweep import SweepPlan, run_sweep
 from sim import EpisodeConfig, Trace, TraceFormatError, grade
+from sim.trace import dumps_line
 from tasks import PERSONAS, TaskLoadError, discover_tasks, get_task, load_task_file
 
 SEED_TASK = "api_incident_hard"
+EXECUTORS = ("auto", "inline", "thread", "process")
 JSON_KEYS = ("task_id", "seed", "agent", "persona", "faults", "score", "breakdown",
              "termination_reason", "steps", "sim_minutes", "sla_breached",
              "invalid_operations", "error")
@@ -87,6 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--persona", choices=PERSONAS, default=None)
     run.add_argument("--fault", action="append", choices=FAULTS, default=[])
     run.add_argument("--agent-timeout", type=_positive(float, "seconds"), default=60.0)
+    run.add_argument("--agent-executor", choices=EXECUTORS, default="auto",
+                     help="how decisions run: process stops CPU-bound agents (see README)")
     run.add_argument("--tasks-dir", action="append", default=[])
     run.add_argument("--trace", help="write the trace (JSON Lines) to this file")
     run.add_argument("--json", action="store_true", help="print one JSON object")
@@ -107,6 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--resume", action="store_true")
     sweep.add_argument("--trace-dir", default=None)
     sweep.add_argument("--agent-timeout", type=_positive(float, "seconds"), default=60.0)
+    sweep.add_argument("--agent-executor", choices=EXECUTORS, default="auto")
     sweep.add_argument("--tasks-dir", action="append", default=[])
     sweep.add_argument("--json", action="store_true", help="print summary.json to stdout")
 
@@ -127,14 +131,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     task = get_task(args.task, args.tasks_dir)
-    config = EpisodeConfig(agent_timeout=args.agent_timeout)
+    config = EpisodeConfig(agent_timeout=args.agent_timeout, agent_executor=args.agent_executor)
     result = trio.run(lambda: simulate(task, args.agent, seed=args.seed, persona=args.persona,
                                        faults=args.fault, config=config))
     if args.trace:
         result.trace.write(args.trace)
     if args.json:
         summary = result.summary()
-        print(json.dumps({k: summary[k] for k in JSON_KEYS}))
+        print(dumps_line({k: summary[k] for k in JSON_KEYS}))
         return 0
     print_transcript(console, result.trace, task.sla_deadline_seconds)
     print_report(console, grade(task, result.trace))
@@ -159,7 +163,8 @@ def _cmd_sweep(args: argparse.Namespace, console: Console) -> int:
     tasks = _choices_list(known, "tasks")(args.tasks) if args.tasks else known
     plan = SweepPlan(tasks=tuple(tasks), agent=args.agent, seeds=args.seeds,
                      personas=tuple(args.personas), faults=tuple(args.fault),
-                     tasks_dirs=tuple(args.tasks_dir), agent_timeout=args.agent_timeout)
+                     tasks_dirs=tuple(args.tasks_dir), agent_timeout=args.agent_timeout,
+                     agent_executor=args.agent_executor)
     plan.validate()
     with sweep_progress(console) as progress:
         bar = progress.add_task("sweep", total=len(plan.episodes()))
@@ -168,7 +173,7 @@ def _cmd_sweep(args: argparse.Namespace, console: Console) -> int:
                             on_row=lambda _: progress.advance(bar))
         progress.update(bar, completed=len(outcome.rows))
     if args.json:
-        print(json.dumps(outcome.summary))
+        print(dumps_line(outcome.summary))
     else:
         print_summary(console, outcome.summary)
         console.print(f"{outcome.ran} episodes run, {outcome.skipped} already done"
@@ -191,7 +196,7 @@ def _cmd_grade(args: argparse.Namespace, console: Console) -> int:
                        f"{task.task_id!r} ({task.content_hash}); allowed: a trace of this task")
     report = grade(task, trace)
     if args.json:
-        print(report.model_dump_json())
+        print(dumps_line(report.model_dump(mode="json")))
     else:
         print_report(console, report)
     return 0

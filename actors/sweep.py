@@ -22,6 +22,7 @@ from actors.episodes import make_job
 from actors.loading import resolve_agent
 from actors.world import StandardWorld
 from sim.episode import EpisodeConfig, EpisodeResult
+from sim.executors import Executor
 from sim.metrics import DEFAULT_PASS_THRESHOLD, summarize
 from sim.results import ResultsWriter, episode_key, read_results
 from sim.runner import run_episodes
@@ -46,6 +47,7 @@ class SweepPlan:
     faults: tuple[str, ...] = ()
     tasks_dirs: tuple[str, ...] = ()
     agent_timeout: float = 60.0
+    agent_executor: Executor = "auto"
 
     def episodes(self) -> list[tuple[str, str, int]]:
         """(task, persona, seed) of every episode, in a fixed order."""
@@ -86,7 +88,7 @@ def _trace_name(row: dict[str, Any]) -> str:
 def _run_shard(plan: SweepPlan, shard: Sequence[tuple[str, str, int]], concurrency: int,
                trace_dir: str | None, emit: Callable[[dict[str, Any]], None]) -> None:
     tasks = discover_tasks(plan.tasks_dirs)
-    config = EpisodeConfig(agent_timeout=plan.agent_timeout)
+    config = EpisodeConfig(agent_timeout=plan.agent_timeout, agent_executor=plan.agent_executor)
     jobs = [make_job(tasks[t], plan.agent, seed=s, persona=p, faults=plan.faults, config=config)
             for t, p, s in shard]
 

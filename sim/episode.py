@@ -197,8 +197,10 @@ def _agent_actor(
 ) -> Any:
     task = state.task
     executor = pick_executor(agent, config.agent_executor)
+    current = agent
 
     async def body(ctx: ActorContext) -> None:
+        nonlocal current
         inbox: list[Inbound] = []
         results: tuple[OperationResult, ...] = ()
         kb: tuple[KnowledgeSnippet, ...] = ()
@@ -214,8 +216,8 @@ def _agent_actor(
             state.turns_taken = turn
             started = time.perf_counter()
             try:
-                decision = await decide(
-                    agent, observation, timeout=config.agent_timeout, executor=executor
+                current, decision = await decide(
+                    current, observation, timeout=config.agent_timeout, executor=executor
                 )
             except AgentTimeout as error:
                 reason, state.error = "agent_timeout", str(error)

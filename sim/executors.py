@@ -1,9 +1,25 @@
-"""Calling the agent under test: sync or async, in this thread or a worker thread.
+"""Calling the agent under test: sync or async, inline, in a thread, or in a process.
 
 An agent is any object with ``act(observation) -> turn`` (sync or ``async``), and
 optionally ``reset(task, seed)``. A decision that takes longer than the real-time
-limit raises :class:`AgentTimeout`. A sync agent run ``inline`` cannot be
-interrupted, so unknown sync agents run in a worker thread by default.
+limit raises :class:`AgentTimeout`. How a decision runs is the executor:
+
+``inline``
+    In the episode's own trio task: the fastest. An ``async`` agent is interrupted at
+    its next checkpoint when the limit passes; a sync agent cannot be interrupted.
+``thread``
+    A sync agent runs in a worker thread. When the limit passes the episode ends at
+    once and the thread is abandoned: it may go on running (its answer is discarded),
+    but it can no longer change anything. A CPU-bound thread still holds the GIL while
+    it runs, which slows every other episode in the process.
+``process``
+    Each decision runs in a worker process (trio-parallel), which is killed when the
+    limit passes, so even a CPU-bound agent that never yields is stopped. The agent is
+    pickled there and back with every decision (its state travels with it), which costs
+    about a millisecond or more per decision and needs a picklable, importable agent.
+``auto`` (the default)
+    ``inline`` for ``async`` agents and agents marked ``inline_safe`` (the built-ins),
+    ``thread`` for any other sync agent.
 """
 
 from __future__ import annotations
@@ -12,10 +28,12 @@ import inspect
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import trio
+import trio_parallel
 
 __all__ = ["Agent", "AgentTimeout", "Executor", "decide", "pick_executor"]
 
-Executor = Literal["auto", "inline", "thread"]
+Executor = Literal["auto", "inline", "thread", "process"]
+ResolvedExecutor = Literal["inline", "thread", "process"]
 
 
 @runtime_checkable
@@ -29,7 +47,7 @@ class AgentTimeout(Exception):
     """The agent took longer than the per-decision real-time limit."""
 
 
-def pick_executor(agent: Any, executor: Executor) -> Literal["inline", "thread"]:
+def pick_executor(agent: Any, executor: Executor) -> ResolvedExecutor:
     """Resolve ``auto``: async agents and agents marked ``inline_safe`` run inline."""
     if executor != "auto":
         return executor
@@ -38,12 +56,30 @@ def pick_executor(agent: Any, executor: Executor) -> Literal["inline", "thread"]
     return "thread"
 
 
+def _act_in_process(agent: Any, observation: Any) -> tuple[Any, Any]:
+    result = agent.act(observation)
+    if inspect.isawaitable(result):
+        async def wait() -> Any:
+            return await result
+        result = trio.run(wait)
+    return agent, result
+
+
 async def decide(
-    agent: Any, observation: Any, *, timeout: float, executor: Literal["inline", "thread"]
-) -> Any:
-    """One decision of ``agent``, limited to ``timeout`` real seconds."""
+    agent: Any, observation: Any, *, timeout: float, executor: ResolvedExecutor
+) -> tuple[Any, Any]:
+    """One decision of ``agent`` within ``timeout`` real seconds: ``(agent, turn)``.
+
+    The agent comes back too because in a worker process it is a copy, whose state
+    after the decision is the one to keep.
+    """
     try:
         with trio.fail_after(timeout):
+            if executor == "process":
+                agent, result = await trio_parallel.run_sync(
+                    _act_in_process, agent, observation, kill_on_cancel=True
+                )
+                return agent, result
             if executor == "thread":
                 result = await trio.to_thread.run_sync(
                     agent.act, observation, abandon_on_cancel=True
@@ -52,6 +88,6 @@ async def decide(
                 result = agent.act(observation)
             if inspect.isawaitable(result):
                 result = await result
-            return result
+            return agent, result
     except trio.TooSlowError:
         raise AgentTimeout(f"no decision within {timeout:g} s") from None

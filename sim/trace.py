@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from sim.secrets import redact
+
 __all__ = [
     "SCHEMA_VERSION",
     "Trace",
@@ -31,8 +33,8 @@ class TraceFormatError(ValueError):
 
 
 def dumps_line(obj: Any) -> str:
-    """One canonical JSON line (no spaces, key order as built, UTF-8 kept)."""
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    """One canonical JSON line (no spaces, key order as built, UTF-8 kept), secrets redacted."""
+    return redact(json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False))
 
 
 class _Line(BaseModel):
