@@ -16,7 +16,7 @@ __all__ = ["correct_value", "looks_valid", "wrong_value"]
 
 
 def _hex(rng: random.Random, n: int) -> str:
-    return "".join(rng.choice("0123456789abcdef") for _ in range(n))
+    return format(rng.getrandbits(4 * n), f"0{n}x")
 
 
 def _date(rng: random.Random) -> str:

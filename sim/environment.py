@@ -86,6 +86,8 @@ class Environment:
         self._failure: BaseException | None = None
         self._quiet = trio.Event()
         self._record = trace
+        #: Deliveries made so far (messages and timers): a measure of an episode's work.
+        self.deliveries = 0
 
     # -- building an episode -------------------------------------------------------
     def spawn(self, name: str, body: ActorBody) -> None:
@@ -108,6 +110,10 @@ class Environment:
 
     def has_actor(self, name: str) -> bool:
         return name in self._actors
+
+    @property
+    def actor_count(self) -> int:
+        return len(self._actors)
 
     # -- what actors call (through ActorContext) ----------------------------------
     def send(self, recipient: str, message: Any, delay: int = 0,
@@ -173,6 +179,7 @@ class Environment:
                 continue
             self.now = time
             self._running = 1
+            self.deliveries += 1
             actor.send.send_nowait(payload)
             return
         self._quiet.set()

@@ -130,7 +130,7 @@ class World(Protocol):
 class EpisodeResult(BaseModel):
     """The outcome of one episode, with real-time figures the trace leaves out."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     task_id: str
     seed: int
@@ -157,7 +157,8 @@ class EpisodeResult(BaseModel):
 
 def _ticket_view(task: SupportTaskSpec, ticket: TicketState) -> TicketView:
     t = task.ticket
-    return TicketView(
+    # model_construct: the kernel builds these from validated state, so they skip validation.
+    return TicketView.model_construct(
         customer_name=t.customer_name, customer_tier=t.customer_tier, company=t.company,
         subject=t.subject, body=t.body, region=t.region, affected_users=t.affected_users,
         **ticket.view(),
@@ -169,15 +170,15 @@ def _observation(
     results: tuple[OperationResult, ...], kb: tuple[KnowledgeSnippet, ...],
 ) -> Observation:
     task = state.task
-    return Observation(
+    return Observation.model_construct(
         task_id=task.task_id,
         title=task.title,
         objective=task.objective,
         ticket=_ticket_view(task, state.ticket),
         catalog=task.catalog,
         messages=tuple(
-            InboundMessage(time_seconds=m.time, sender=m.sender, kind=m.kind, text=m.text,
-                           fields=dict(m.fields))
+            InboundMessage.model_construct(time_seconds=m.time, sender=m.sender, kind=m.kind,
+                                           text=m.text, fields=dict(m.fields))
             for m in inbox
         ),
         results=results,
@@ -258,7 +259,8 @@ def _apply_turn(
         ctx.record("invalid_turn", {
             "turn": turn, "error": parsed.turn_error, "rejected": max(1, parsed.extra_rejected)
         })
-        results.append(OperationResult(index=-1, op=None, ok=False, error=parsed.turn_error))
+        results.append(OperationResult.model_construct(
+            index=-1, op=None, ok=False, error=parsed.turn_error))
     for index, (operation, error, raw) in enumerate(
         zip(parsed.operations, parsed.errors, parsed.raw, strict=True)
     ):
@@ -268,11 +270,12 @@ def _apply_turn(
         if error is not None:
             ctx.record("invalid_operation", {"turn": turn, "index": index, "op": raw,
                                              "error": error})
-            results.append(OperationResult(index=index, op=name, ok=False, error=error))
+            results.append(OperationResult.model_construct(
+                index=index, op=name, ok=False, error=error))
             continue
         apply_operation(state.ticket, operation)
         ctx.record("operation", {"turn": turn, "index": index, "op": raw})
-        results.append(OperationResult(index=index, op=name, ok=True))
+        results.append(OperationResult.model_construct(index=index, op=name, ok=True))
         if isinstance(operation, Reply):
             state.reply_times.append(ctx.now)
             ctx.send(CUSTOMER, PublicReply(operation.message, operation.request_fields, turn))
@@ -323,9 +326,7 @@ async def run_episode(
     events: list[TraceEvent] = []
 
     def record(now: int, actor: str, kind: str, payload: dict[str, Any]) -> None:
-        events.append(TraceEvent.model_construct(
-            type="event", t=now, seq=len(events), actor=actor, kind=kind, payload=payload
-        ))
+        events.append(TraceEvent(now, len(events), actor, kind, payload))
 
     header = TraceHeader(
         task_id=task.task_id, task_hash=task.content_hash, seed=seed, agent=agent_name,

@@ -190,10 +190,10 @@ def parse_operation(item: Any) -> tuple[Any | None, str | None, dict[str, Any]]:
             "with an 'op' key",
             {"value": _shown(item)},
         )
-    shown = _shown(item)
     name = item.get("op")
     if name not in _OP_NAMES:
-        return None, f"op: {_shown(name)!r} is unknown; allowed: {', '.join(_OP_NAMES)}", shown
+        return (None, f"op: {_shown(name)!r} is unknown; allowed: {', '.join(_OP_NAMES)}",
+                _shown(item))
     data = dict(item)
     for key in ("request_fields", "flags"):  # JSON has no tuples
         if isinstance(data.get(key), list):
@@ -201,7 +201,7 @@ def parse_operation(item: Any) -> tuple[Any | None, str | None, dict[str, Any]]:
     try:
         operation = _OPERATION.validate_python(data)
     except ValidationError as error:
-        return None, f"{name}: {_first_error(error)}", shown
+        return None, f"{name}: {_first_error(error)}", _shown(item)
     return operation, None, operation_to_dict(operation)
 
 

@@ -8,9 +8,11 @@ wall clock) is written here — those figures live in the results.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
+import attrs
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from sim.secrets import redact
@@ -54,7 +56,26 @@ class TraceHeader(_Line):
     code_version: str
 
 
-class TraceEvent(_Line):
+@attrs.frozen(slots=True)
+class TraceEvent:
+    """One event: simulated time ``t``, sequence number, the actor, its kind and payload.
+
+    A plain class rather than a model: episodes make many of these, and they are
+    validated (by :class:`_EventLine`) where they cross a boundary — when a trace is read.
+    """
+
+    t: int
+    seq: int
+    actor: str
+    kind: str
+    payload: dict[str, Any]
+
+    def as_line(self) -> dict[str, Any]:
+        return {"type": "event", "t": self.t, "seq": self.seq, "actor": self.actor,
+                "kind": self.kind, "payload": self.payload}
+
+
+class _EventLine(_Line):
     type: Literal["event"] = "event"
     t: int
     seq: int
@@ -74,16 +95,21 @@ class TraceResult(_Line):
     error: str | None = None
 
 
-class Trace(_Line):
+def _event_tuple(events: Iterable[TraceEvent]) -> tuple[TraceEvent, ...]:
+    return tuple(events)
+
+
+@attrs.frozen
+class Trace:
     """A whole episode. ``events`` are in the order they happened."""
 
     header: TraceHeader
-    events: tuple[TraceEvent, ...]
+    events: tuple[TraceEvent, ...] = attrs.field(converter=_event_tuple)
     result: TraceResult | None = None
 
     def to_jsonl(self) -> str:
         lines = [dumps_line(self.header.model_dump(mode="json"))]
-        lines.extend(dumps_line(e.model_dump(mode="json")) for e in self.events)
+        lines.extend(dumps_line(e.as_line()) for e in self.events)
         if self.result is not None:
             lines.append(dumps_line(self.result.model_dump(mode="json")))
         return "\n".join(lines) + "\n"
@@ -121,7 +147,7 @@ class Trace(_Line):
             raise TraceFormatError(
                 f"{source}:{number}: schema_version {version!r}; allowed: {SCHEMA_VERSION}"
             )
-        models: dict[str, type[_Line]] = {"event": TraceEvent, "result": TraceResult}
+        models = ("event", "result")
         try:
             header = TraceHeader.model_validate(first)
             events: list[TraceEvent] = []
@@ -135,7 +161,9 @@ class Trace(_Line):
                         "then one result"
                     )
                 if kind == "event":
-                    events.append(TraceEvent.model_validate(obj))
+                    checked = _EventLine.model_validate(obj)
+                    events.append(TraceEvent(t=checked.t, seq=checked.seq, actor=checked.actor,
+                                             kind=checked.kind, payload=checked.payload))
                 else:
                     result = TraceResult.model_validate(obj)
         except ValidationError as error:
