@@ -157,8 +157,7 @@ class EpisodeResult(BaseModel):
 
 def _ticket_view(task: SupportTaskSpec, ticket: TicketState) -> TicketView:
     t = task.ticket
-    # model_construct: the kernel builds these from validated state, so they skip validation.
-    return TicketView.model_construct(
+    return TicketView(
         customer_name=t.customer_name, customer_tier=t.customer_tier, company=t.company,
         subject=t.subject, body=t.body, region=t.region, affected_users=t.affected_users,
         **ticket.view(),
@@ -170,14 +169,14 @@ def _observation(
     results: tuple[OperationResult, ...], kb: tuple[KnowledgeSnippet, ...],
 ) -> Observation:
     task = state.task
-    return Observation.model_construct(
+    return Observation(
         task_id=task.task_id,
         title=task.title,
         objective=task.objective,
         ticket=_ticket_view(task, state.ticket),
         catalog=task.catalog,
         messages=tuple(
-            InboundMessage.model_construct(time_seconds=m.time, sender=m.sender, kind=m.kind,
+            InboundMessage(time_seconds=m.time, sender=m.sender, kind=m.kind,
                                            text=m.text, fields=dict(m.fields))
             for m in inbox
         ),
@@ -259,7 +258,7 @@ def _apply_turn(
         ctx.record("invalid_turn", {
             "turn": turn, "error": parsed.turn_error, "rejected": max(1, parsed.extra_rejected)
         })
-        results.append(OperationResult.model_construct(
+        results.append(OperationResult(
             index=-1, op=None, ok=False, error=parsed.turn_error))
     for index, (operation, error, raw) in enumerate(
         zip(parsed.operations, parsed.errors, parsed.raw, strict=True)
@@ -270,12 +269,12 @@ def _apply_turn(
         if error is not None:
             ctx.record("invalid_operation", {"turn": turn, "index": index, "op": raw,
                                              "error": error})
-            results.append(OperationResult.model_construct(
+            results.append(OperationResult(
                 index=index, op=name, ok=False, error=error))
             continue
         apply_operation(state.ticket, operation)
         ctx.record("operation", {"turn": turn, "index": index, "op": raw})
-        results.append(OperationResult.model_construct(index=index, op=name, ok=True))
+        results.append(OperationResult(index=index, op=name, ok=True))
         if isinstance(operation, Reply):
             state.reply_times.append(ctx.now)
             ctx.send(CUSTOMER, PublicReply(operation.message, operation.request_fields, turn))

@@ -123,6 +123,17 @@ def _f1(given: Iterable[str], gold: Iterable[str]) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
+def _whole_number(value: Any, default: int) -> int:
+    """A turn number or count as live traces write it (an int >= 1); else ``default``.
+
+    A stored trace may have been edited: a malformed value must neither crash the grader
+    nor, as a negative count would, raise the score.
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    return default
+
+
 def _names(values: Iterable[str]) -> str:
     return ", ".join(sorted(values)) or "none"
 
@@ -164,13 +175,13 @@ class GradeAccumulator:
             self.sla_snapshot = self._sla_met_now()
         kind, payload = event.kind, event.payload
         if kind == "turn":
-            self.turn = int(payload.get("turn", self.turn + 1))
+            self.turn = _whole_number(payload.get("turn"), self.turn + 1)
         elif kind == "operation":
             self._operation(event)
         elif kind == "invalid_operation":
             self.invalid_operations += 1
         elif kind == "invalid_turn":
-            self.invalid_operations += int(payload.get("rejected", 1))
+            self.invalid_operations += _whole_number(payload.get("rejected"), 1)
         elif kind == "customer_answer":
             self._answer(payload)
         elif kind == "team_update" and event.actor == TEAM_PREFIX + task.gold_queue:
@@ -228,6 +239,8 @@ class GradeAccumulator:
         required = self.task.required_requested_fields
         for name, answer in fields.items():
             status = answer.get("status") if isinstance(answer, dict) else None
+            if not isinstance(status, str):
+                status = None
             if status == "correct":
                 self.received.add(name)
             elif status in BAD_ANSWER_STATUSES and name in required and name not in self.received:
@@ -372,7 +385,8 @@ def grade(task: SupportTaskSpec, trace: Trace) -> GradeReport:
 def step_rewards(task: SupportTaskSpec, trace: Trace) -> list[float]:
     """Reward of turn k = grade up to the end of turn k minus grade up to turn k-1.
 
-    The grade before the first turn counts as 0, so the rewards sum to the score.
+    The grade before the first turn counts as 0, so the rewards sum to the score. An
+    episode that ended before its first turn gets one reward: its score.
     """
     accumulator = GradeAccumulator(task)
     rewards: list[float] = []
@@ -386,6 +400,7 @@ def step_rewards(task: SupportTaskSpec, trace: Trace) -> list[float]:
         if event.kind == "turn":
             started = True
         accumulator.feed(event)
-    if started:
-        rewards.append(accumulator.report().score - previous)
+    # The last turn's reward; with no turn at all (the agent failed before its first),
+    # one reward carries the whole score, so the rewards still sum to it.
+    rewards.append(accumulator.report().score - previous)
     return rewards

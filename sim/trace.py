@@ -120,7 +120,9 @@ class Trace:
     @classmethod
     def from_jsonl(cls, text: str, *, source: str = "trace") -> Trace:
         """Parse a trace; :class:`TraceFormatError` names the line and what is wrong."""
-        lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+        # Split on "\n" only: str.splitlines() would also break at U+2028 and friends,
+        # which JSON strings may hold unescaped.
+        lines = [(n, line) for n, line in enumerate(text.split("\n"), 1) if line.strip()]
         if not lines:
             raise TraceFormatError(f"{source}: empty; allowed: a JSON Lines trace")
         parsed: list[tuple[int, dict[str, Any]]] = []
