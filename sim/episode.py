@@ -26,6 +26,7 @@ from sim.environment import (
     SimulationError,
 )
 from sim.executors import AgentTimeout, Executor, decide, pick_executor
+from sim.grading import GradeAccumulator
 from sim.knowledge import search_knowledge_base
 from sim.messages import (
     AGENT,
@@ -105,6 +106,8 @@ class EpisodeState:
     termination_reason: str = "sim_error"
     error: str | None = None
     latencies: list[float] = attrs.field(factory=list)
+    #: The parsed operation being recorded, handed to the live grader with its event.
+    recorded_operation: Any = None
 
     def rng(self, purpose: str) -> random.Random:
         """A random generator private to this episode and ``purpose``."""
@@ -273,7 +276,9 @@ def _apply_turn(
                 index=index, op=name, ok=False, error=error))
             continue
         apply_operation(state.ticket, operation)
+        state.recorded_operation = operation
         ctx.record("operation", {"turn": turn, "index": index, "op": raw})
+        state.recorded_operation = None
         results.append(OperationResult(index=index, op=name, ok=True))
         if isinstance(operation, Reply):
             state.reply_times.append(ctx.now)
@@ -317,15 +322,18 @@ async def run_episode(
     config: EpisodeConfig | None = None,
 ) -> EpisodeResult:
     """Run one episode to its end and grade it. Never raises for the agent's faults."""
-    from sim.grading import grade  # the grader reads traces; import it lazily
-
     config = config or EpisodeConfig()
     started = time.perf_counter()
     state = EpisodeState(task=task, seed=seed)
     events: list[TraceEvent] = []
 
+    grader = GradeAccumulator(task)
+
     def record(now: int, actor: str, kind: str, payload: dict[str, Any]) -> None:
-        events.append(TraceEvent(now, len(events), actor, kind, payload))
+        event = TraceEvent(now, len(events), actor, kind, payload)
+        events.append(event)
+        # Graded as it happens; the operation was parsed once already, by the turn.
+        grader.feed(event, state.recorded_operation if kind == "operation" else None)
 
     header = TraceHeader(
         task_id=task.task_id, task_hash=task.content_hash, seed=seed, agent=agent_name,
@@ -347,8 +355,7 @@ async def run_episode(
     except Exception as error:  # reset() is agent code
         state.termination_reason = "agent_error"
         state.error = f"{type(error).__name__}: {error}"
-    trace = Trace(header=header, events=tuple(events))
-    report = grade(task, trace)
+    report = grader.report()
     result_line = TraceResult(
         termination_reason=state.termination_reason,
         steps=state.turns_taken,

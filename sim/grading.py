@@ -167,7 +167,9 @@ class GradeAccumulator:
     replies_by_deadline: int = 0
 
     # -- folding ------------------------------------------------------------------
-    def feed(self, event: TraceEvent) -> None:
+    def feed(self, event: TraceEvent, operation: Any = None) -> None:
+        """Fold one event. A live run passes the ``operation`` it already parsed for an
+        ``operation`` event, which spares parsing the payload again (same result)."""
         if self.ended:
             return  # nothing after the end changes anything
         task = self.task
@@ -177,7 +179,7 @@ class GradeAccumulator:
         if kind == "turn":
             self.turn = _whole_number(payload.get("turn"), self.turn + 1)
         elif kind == "operation":
-            self._operation(event)
+            self._operation(event, operation)
         elif kind == "invalid_operation":
             self.invalid_operations += 1
         elif kind == "invalid_turn":
@@ -199,11 +201,12 @@ class GradeAccumulator:
     def _effective_status(self) -> str:
         return self.ticket.effective_status(self.task.gold_queue)
 
-    def _operation(self, event: TraceEvent) -> None:
-        operation, error, _ = parse_operation(event.payload.get("op"))
-        if operation is None or error is not None:
-            self.invalid_operations += 1
-            return
+    def _operation(self, event: TraceEvent, operation: Any = None) -> None:
+        if operation is None:
+            operation, error, _ = parse_operation(event.payload.get("op"))
+            if operation is None or error is not None:
+                self.invalid_operations += 1
+                return
         task = self.task
         apply_operation(self.ticket, operation)
         if isinstance(operation, Reply) and len(operation.message) <= MAX_REPLY_CHARS:
