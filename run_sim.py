@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 import trio
@@ -67,11 +68,17 @@ def _whole(text: str) -> int:
 
 def _choices_list(allowed: Sequence[str], name: str) -> Any:
     def parse(text: str) -> list[str]:
-        values = list(allowed) if text == "all" else [v.strip() for v in text.split(",") if v]
+        values = list(allowed) if text == "all" else [v.strip() for v in text.split(",")
+                                                        if v.strip()]
+        if not values:
+            raise argparse.ArgumentTypeError(
+                f"--{name} {text!r} names nothing; allowed: all or a comma list of "
+                f"{', '.join(allowed)}")
         for value in values:
             if value not in allowed:
                 raise argparse.ArgumentTypeError(
-                    f"{value!r} is unknown; allowed: all or a comma list of {', '.join(allowed)}")
+                    f"--{name}: {value!r} is unknown; allowed: all or a comma list of "
+                    f"{', '.join(allowed)}")
         return values
     parse.__name__ = name
     return parse
@@ -129,8 +136,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _writable(path: str, what: str) -> None:
+    """Fail before the work, not after it, when ``path`` cannot be written."""
+    parent = Path(path).resolve().parent
+    if not parent.is_dir():
+        raise BadInput(f"{what} {path}: folder {parent} does not exist; allowed: a file in an "
+                       "existing folder")
+    if Path(path).is_dir():
+        raise BadInput(f"{what} {path}: is a folder; allowed: a file path")
+
+
 def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     task = get_task(args.task, args.tasks_dir)
+    if args.trace:
+        _writable(args.trace, "--trace")
     config = EpisodeConfig(agent_timeout=args.agent_timeout, agent_executor=args.agent_executor)
     result = trio.run(lambda: simulate(task, args.agent, seed=args.seed, persona=args.persona,
                                        faults=args.fault, config=config))
@@ -160,12 +179,15 @@ def _cmd_scenario(args: argparse.Namespace, console: Console) -> int:
 
 def _cmd_sweep(args: argparse.Namespace, console: Console) -> int:
     known = list(discover_tasks(args.tasks_dir))
-    tasks = _choices_list(known, "tasks")(args.tasks) if args.tasks else known
+    tasks = _choices_list(known, "tasks")(args.tasks)
     plan = SweepPlan(tasks=tuple(tasks), agent=args.agent, seeds=args.seeds,
                      personas=tuple(args.personas), faults=tuple(args.fault),
                      tasks_dirs=tuple(args.tasks_dir), agent_timeout=args.agent_timeout,
                      agent_executor=args.agent_executor)
     plan.validate()
+    for flag, folder in (("--out", args.out), ("--trace-dir", args.trace_dir)):
+        if folder is not None and Path(folder).exists() and not Path(folder).is_dir():
+            raise BadInput(f"{flag} {folder}: is a file; allowed: a folder (made if missing)")
     with sweep_progress(console) as progress:
         bar = progress.add_task("sweep", total=len(plan.episodes()))
         outcome = run_sweep(plan, args.out, concurrency=args.concurrency, workers=args.workers,
@@ -189,8 +211,14 @@ def _cmd_sweep(args: argparse.Namespace, console: Console) -> int:
 
 def _cmd_grade(args: argparse.Namespace, console: Console) -> int:
     trace = Trace.read(args.trace)
-    task = (load_task_file(args.task_file) if args.task_file
-            else get_task(trace.header.task_id, args.tasks_dir))
+    if trace.result is None:
+        raise BadInput(f"{args.trace}: no result line, so the trace is incomplete (cut short?); "
+                       "allowed: a whole trace as run_sim.py writes it")
+    try:
+        task = (load_task_file(args.task_file) if args.task_file
+                else get_task(trace.header.task_id, args.tasks_dir))
+    except TaskLoadError as error:
+        raise BadInput(f"{args.trace}: {error}") from None
     if task.content_hash != trace.header.task_hash:
         raise BadInput(f"{args.trace}: task_hash {trace.header.task_hash} differs from task "
                        f"{task.task_id!r} ({task.content_hash}); allowed: a trace of this task")
@@ -215,7 +243,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["run"])
-    console = Console(highlight=False)
+    # Piped output gets room for the tables rather than rich's 80 columns.
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     commands = {"run": _cmd_run, "scenario": _cmd_scenario, "sweep": _cmd_sweep,
                 "grade": _cmd_grade, "check-task": _cmd_check_task}
     try:
@@ -224,8 +253,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{task_id:<36} {task.difficulty:<7} {task.title}")
             return 0
         return commands[args.command](args, console)
+    except OSError as error:
+        where = error.filename or "a file"
+        print(f"run_sim.py: error: {where}: {error.strerror or error}; allowed: a path that "
+              "exists and can be read or written", file=sys.stderr)
+        return 2
     except (BadInput, TaskLoadError, AgentLoadError, TraceFormatError, ScenarioError,
-            ValueError, argparse.ArgumentTypeError, OSError) as error:
+            ValueError, argparse.ArgumentTypeError) as error:
         message = str(error).splitlines()[0] if str(error) else repr(error)
         print(f"run_sim.py: error: {message}", file=sys.stderr)
         return 2

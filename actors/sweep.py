@@ -59,6 +59,10 @@ class SweepPlan:
 
     def validate(self) -> None:
         """Raise ``ValueError``/``TaskLoadError``/``AgentLoadError`` with one line if unusable."""
+        if not self.tasks:
+            raise ValueError("no tasks to run; allowed: all, or a comma list of task ids")
+        if not self.personas:
+            raise ValueError("no personas to run; allowed: all, or a comma list of personas")
         if self.seeds < 1:
             raise ValueError(f"--seeds {self.seeds}: allowed: a whole number >= 1")
         known = discover_tasks(self.tasks_dirs)
@@ -146,12 +150,10 @@ def run_sweep(
     tdir = str(trace_dir) if trace_dir is not None else None
     if tdir is not None:
         Path(tdir).mkdir(parents=True, exist_ok=True)
-    new_rows: list[dict[str, Any]] = []
     interrupted = False
     with ResultsWriter(results_path) as writer:
         def emit(row: dict[str, Any]) -> None:
             writer.write(row)
-            new_rows.append(row)
             if on_row is not None:
                 on_row(row)
 
@@ -160,15 +162,17 @@ def run_sweep(
                 _run_shard(plan, todo, concurrency, tdir, emit)
             else:
                 _run_workers(plan, todo, concurrency, workers, tdir, emit)
-        except KeyboardInterrupt:
+        except* KeyboardInterrupt:  # trio may deliver it inside an exception group
             interrupted = True
-    rows = [r for r in previous if episode_key(r) in wanted] + new_rows
+    # The file is the truth: an interrupt may land between writing a row and counting it.
+    written, _ = read_results(results_path)
+    rows = [r for r in written if episode_key(r) in wanted]
     summary = summarize(rows, threshold=threshold)
     summary["plan"] = {"tasks": list(plan.tasks), "agent": plan.agent, "seeds": plan.seeds,
                        "personas": list(plan.personas), "faults": list(plan.faults)}
     summary["complete"] = not interrupted and len(rows) == len(wanted)
     (out / SUMMARY_FILE).write_text(dumps_line(summary) + "\n", encoding="utf-8")
-    return SweepOutcome(rows=rows, ran=len(new_rows), skipped=len(done),
+    return SweepOutcome(rows=rows, ran=len(rows) - len(done), skipped=len(done),
                         dropped_lines=dropped, interrupted=interrupted, summary=summary)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import random
 import time
-import traceback
 from importlib import metadata
 from typing import Any, Literal, Protocol
 
@@ -25,7 +24,7 @@ from sim.environment import (
     Environment,
     SimulationError,
 )
-from sim.executors import AgentTimeout, Executor, decide, pick_executor
+from sim.executors import AgentTimeout, Executor, decide, describe_exception, pick_executor
 from sim.grading import GradeAccumulator
 from sim.knowledge import search_knowledge_base
 from sim.messages import (
@@ -38,7 +37,7 @@ from sim.messages import (
     team_address,
 )
 from sim.observation import InboundMessage, Observation, OperationResult, TicketView
-from sim.operations import Escalate, Finish, Reply, SearchKB, SetStatus, parse_turn
+from sim.operations import Escalate, Finish, Reply, SearchKB, SetStatus, bounded, parse_turn
 from sim.ticket import TicketState, apply_operation, check_operation
 from sim.trace import Trace, TraceEvent, TraceHeader, TraceResult
 from tasks.base import TERMINAL_STATUSES, KnowledgeSnippet, SupportTaskSpec
@@ -177,14 +176,15 @@ def _observation(
         title=task.title,
         objective=task.objective,
         ticket=_ticket_view(task, state.ticket),
-        catalog=task.catalog,
+        # Copies: a hostile agent writing through vars() must not reach the task.
+        catalog=task.catalog.model_copy(),
         messages=tuple(
             InboundMessage(time_seconds=m.time, sender=m.sender, kind=m.kind,
                                            text=m.text, fields=dict(m.fields))
             for m in inbox
         ),
         results=results,
-        kb_results=kb,
+        kb_results=tuple(article.model_copy() for article in kb),
         time_seconds=now,
         sim_minutes=now // 60,
         minutes_to_sla=(task.sla_deadline_seconds - now) // 60,
@@ -228,10 +228,10 @@ def _agent_actor(
                 break
             except Exception as error:
                 reason = "agent_error"
-                state.error = f"{type(error).__name__}: {error}"
+                name, message, trace_text = describe_exception(error)
+                state.error = f"{name}: {message}"
                 ctx.record("agent_error", {
-                    "turn": turn, "type": type(error).__name__, "message": str(error),
-                    "traceback": "".join(traceback.format_exception(error)),
+                    "turn": turn, "type": name, "message": message, "traceback": trace_text,
                 })
                 break
             finally:
@@ -270,8 +270,8 @@ def _apply_turn(
             error = check_operation(operation, task.catalog)
         name = raw.get("op") if isinstance(raw.get("op"), str) else None
         if error is not None:
-            ctx.record("invalid_operation", {"turn": turn, "index": index, "op": raw,
-                                             "error": error})
+            ctx.record("invalid_operation", {"turn": turn, "index": index,
+                                             "op": bounded(raw), "error": error})
             results.append(OperationResult(
                 index=index, op=name, ok=False, error=error))
             continue
@@ -353,8 +353,9 @@ async def run_episode(
         state.termination_reason, state.error = "sim_error", str(error)
         state.ended_at = env.now
     except Exception as error:  # reset() is agent code
+        name, message, _ = describe_exception(error)
         state.termination_reason = "agent_error"
-        state.error = f"{type(error).__name__}: {error}"
+        state.error = f"{name}: {message}"
     report = grader.report()
     result_line = TraceResult(
         termination_reason=state.termination_reason,

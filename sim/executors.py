@@ -25,12 +25,17 @@ limit raises :class:`AgentTimeout`. How a decision runs is the executor:
 from __future__ import annotations
 
 import inspect
+import traceback
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import trio
 import trio_parallel
 
-__all__ = ["Agent", "AgentTimeout", "Executor", "decide", "pick_executor"]
+__all__ = ["Agent", "AgentTimeout", "Executor", "decide", "describe_exception", "pick_executor"]
+
+#: Longest exception message and traceback kept in results and traces.
+MAX_ERROR_CHARS = 2_000
+MAX_TRACEBACK_CHARS = 20_000
 
 Executor = Literal["auto", "inline", "thread", "process"]
 ResolvedExecutor = Literal["inline", "thread", "process"]
@@ -45,6 +50,23 @@ class Agent(Protocol):
 
 class AgentTimeout(Exception):
     """The agent took longer than the per-decision real-time limit."""
+
+
+def describe_exception(error: BaseException) -> tuple[str, str, str]:
+    """(type name, message, traceback) of an agent's exception, bounded; never raises.
+
+    Agent code can raise anything, including exceptions whose ``str`` raises.
+    """
+    name = type(error).__name__
+    try:
+        message = str(error)
+    except Exception:
+        message = f"<unprintable {name}>"
+    try:
+        trace = "".join(traceback.format_exception(error))
+    except Exception:
+        trace = f"<traceback of {name} unavailable>"
+    return (name, message[:MAX_ERROR_CHARS], trace[-MAX_TRACEBACK_CHARS:])
 
 
 def pick_executor(agent: Any, executor: Executor) -> ResolvedExecutor:

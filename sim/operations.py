@@ -8,11 +8,14 @@ one-line errors for the rest; it never raises.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
+from sim.secrets import redact
 
 __all__ = [
     "MAX_NOTE_CHARS",
@@ -28,6 +31,7 @@ __all__ = [
     "SearchKB",
     "SetFields",
     "SetStatus",
+    "bounded",
     "operation_to_dict",
     "parse_operation",
     "parse_turn",
@@ -38,6 +42,7 @@ MAX_NOTE_CHARS = 2_000
 MAX_OPERATIONS_PER_TURN = 8
 #: Longest text kept of a rejected operation in traces and error messages.
 _SHOWN_CHARS = 200
+_SHOWN_DEPTH = 4
 
 
 class _Op(BaseModel):
@@ -142,26 +147,34 @@ class ParsedTurn(BaseModel):
         return sum(e is not None for e in self.errors) + self.extra_rejected + not_a_list
 
 
-def _shown(value: Any) -> Any:
-    """A JSON-safe, bounded copy of what the agent sent, for traces and errors."""
-    if isinstance(value, str):
-        return value if len(value) <= _SHOWN_CHARS else value[:_SHOWN_CHARS] + "…"
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):  # a huge int cannot even be printed
-        return value if abs(value) < 10**18 else f"<int of {value.bit_length()} bits>"
-    if isinstance(value, float):
-        return value if math.isfinite(value) else repr(value)
-    if isinstance(value, Mapping):
-        items = list(value.items())[:16]
-        return {(k if isinstance(k, str) else str(_shown(k)))[:64]: _shown(v) for k, v in items}
-    if isinstance(value, list | tuple):
-        return [_shown(v) for v in list(value)[:16]]
+def bounded(value: Any, depth: int = 0) -> Any:
+    """A JSON-safe, bounded copy of what an agent sent, for traces and error messages.
+
+    Strings are cut to a few hundred characters (after secrets are redacted, so no part of
+    one survives the cut), collections to 16 items and 4 levels, and anything else — a
+    huge int, NaN, an object whose ``repr`` raises — becomes a short description. Never raises.
+    """
     try:
-        text = repr(value)
-    except Exception:  # a hostile object
-        text = f"<unprintable {type(value).__name__}>"
-    return _shown(text)
+        if isinstance(value, str):
+            value = redact(value)
+            return value if len(value) <= _SHOWN_CHARS else value[:_SHOWN_CHARS] + "…"
+        if isinstance(value, bool) or value is None:
+            return value
+        if isinstance(value, int):  # a huge int cannot even be printed
+            return value if abs(value) < 10**18 else f"<int of {value.bit_length()} bits>"
+        if isinstance(value, float):
+            return value if math.isfinite(value) else repr(value)
+        if depth >= _SHOWN_DEPTH:
+            return f"<{type(value).__name__} nested too deep>"
+        if isinstance(value, Mapping):
+            items = list(itertools.islice(value.items(), 16))
+            return {str(bounded(k if isinstance(k, str) else repr(k)))[:64]:
+                    bounded(v, depth + 1) for k, v in items}
+        if isinstance(value, list | tuple):
+            return [bounded(v, depth + 1) for v in value[:16]]
+        return bounded(repr(value))
+    except Exception:  # a hostile object: its repr, items or keys raise
+        return f"<unreadable {type(value).__name__}>"
 
 
 def operation_to_dict(operation: BaseModel) -> dict[str, Any]:
@@ -171,13 +184,24 @@ def operation_to_dict(operation: BaseModel) -> dict[str, Any]:
 
 def _first_error(error: ValidationError) -> str:
     first = error.errors()[0]
-    loc = ".".join(str(p) for p in first["loc"][1:] or first["loc"])
-    message = first["msg"].removeprefix("Value error, ")
+    loc = ".".join(str(bounded(str(p))) for p in first["loc"][1:] or first["loc"])
+    message = str(bounded(first["msg"].removeprefix("Value error, ")))
     return f"{loc}: {message}" if loc else message
 
 
 def parse_operation(item: Any) -> tuple[Any | None, str | None, dict[str, Any]]:
-    """Validate one entry of a turn: ``(operation, None, dict)`` or ``(None, error, shown)``."""
+    """Validate one entry of a turn: ``(operation, None, dict)`` or ``(None, error, shown)``.
+
+    Never raises: whatever an agent returns is at worst an invalid operation.
+    """
+    try:
+        return _parse_operation(item)
+    except Exception as error:  # a hostile mapping, a recursion bomb, a raising __eq__
+        return (None, f"operation could not be read ({type(error).__name__}); allowed: an "
+                "operation model or a dict with an 'op' key", {"value": bounded(item)})
+
+
+def _parse_operation(item: Any) -> tuple[Any | None, str | None, dict[str, Any]]:
     if isinstance(item, BaseModel):
         try:
             item = item.model_dump(mode="python")
@@ -188,12 +212,12 @@ def parse_operation(item: Any) -> tuple[Any | None, str | None, dict[str, Any]]:
             None,
             f"operation is a {type(item).__name__}; allowed: an operation model or a dict "
             "with an 'op' key",
-            {"value": _shown(item)},
+            {"value": bounded(item)},
         )
     name = item.get("op")
-    if name not in _OP_NAMES:
-        return (None, f"op: {_shown(name)!r} is unknown; allowed: {', '.join(_OP_NAMES)}",
-                _shown(item))
+    if not isinstance(name, str) or name not in _OP_NAMES:
+        return (None, f"op: {bounded(name)!r} is unknown; allowed: {', '.join(_OP_NAMES)}",
+                bounded(item))
     data = dict(item)
     for key in ("request_fields", "flags"):  # JSON has no tuples
         if isinstance(data.get(key), list):
@@ -201,7 +225,7 @@ def parse_operation(item: Any) -> tuple[Any | None, str | None, dict[str, Any]]:
     try:
         operation = _OPERATION.validate_python(data)
     except ValidationError as error:
-        return None, f"{name}: {_first_error(error)}", _shown(item)
+        return None, f"{name}: {_first_error(error)}", bounded(item)
     return operation, None, operation_to_dict(operation)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import attrs
 
-from sim.operations import Escalate, FlagRisk, Reply, SetFields, SetStatus
+from sim.operations import Escalate, FlagRisk, Reply, SetFields, SetStatus, bounded
 from tasks.catalog import Catalog
 
 __all__ = ["INITIAL_PRIORITY", "INITIAL_QUEUE", "INITIAL_STATUS", "TicketState", "apply_operation"]
@@ -63,7 +63,7 @@ class TicketState:
 def _check(value: str, allowed: tuple[str, ...], name: str) -> str | None:
     if value in allowed:
         return None
-    return f"{name}: {value!r} is not in the catalog; allowed: {', '.join(allowed)}"
+    return f"{name}: {bounded(value)!r} is not in the catalog; allowed: {', '.join(allowed)}"
 
 
 def check_operation(operation: Any, catalog: Catalog) -> str | None:

@@ -8,6 +8,7 @@ wall clock) is written here — those figures live in the results.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
@@ -115,7 +116,11 @@ class Trace:
         return "\n".join(lines) + "\n"
 
     def write(self, path: str | Path) -> None:
-        Path(path).write_text(self.to_jsonl(), encoding="utf-8")
+        """Write the trace atomically: a killed process leaves the whole file or none."""
+        path = Path(path)
+        partial = path.with_name(path.name + ".partial")
+        partial.write_text(self.to_jsonl(), encoding="utf-8")
+        os.replace(partial, path)
 
     @classmethod
     def from_jsonl(cls, text: str, *, source: str = "trace") -> Trace:
