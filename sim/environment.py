@@ -104,6 +104,20 @@ class Environment:
             self._running += 1
             self._nursery.start_soon(self._run_actor, actor, body)
 
+    def call_at(self, time: int, name: str, callback: Callable[[ActorContext], None],
+                priority: int = PRIORITY_MESSAGE) -> None:
+        """Run ``callback`` at simulated ``time``, as the actor ``name``, without a task.
+
+        For a check that only looks and sends (a monitor): it runs synchronously when
+        its turn comes, so it costs no task and no task switch.
+        """
+        if time < self.now:
+            raise ValueError(f"time {time} is in the past (now {self.now})")
+        actor = _Actor(name, *trio.open_memory_channel[Any](0), done=False)
+        self._seq += 1
+        heapq.heappush(self._heap, (time, priority, self._seq, actor,
+                                    _Callback(callback, ActorContext(self, actor))))
+
     def add_factory(self, prefix: str, factory: Callable[[str], ActorBody | None]) -> None:
         """Create actors on demand: a message to ``prefix + x`` spawns ``factory(prefix + x)``."""
         self._factories.append((prefix, factory))
@@ -178,6 +192,14 @@ class Environment:
             if actor.done or (isinstance(payload, Timer) and payload.cancelled):
                 continue
             self.now = time
+            if isinstance(payload, _Callback):
+                try:
+                    payload.callback(payload.context)
+                except Exception as error:
+                    if self._failure is None:
+                        self._failure = error
+                    self.stop()
+                continue
             self._running = 1
             self.deliveries += 1
             actor.send.send_nowait(payload)
@@ -209,6 +231,12 @@ class Environment:
 
 
 _START = object()
+
+
+@attrs.frozen
+class _Callback:
+    callback: Callable[[ActorContext], None]
+    context: ActorContext
 
 
 class ActorContext:

@@ -297,9 +297,10 @@ def _apply_turn(
     return tuple(results), kb, done
 
 
-def _sla_monitor(state: EpisodeState) -> Any:
-    async def body(ctx: ActorContext) -> None:
-        await ctx.sleep(state.task.sla_deadline_seconds, priority=PRIORITY_CHECK)
+def _sla_check(state: EpisodeState) -> Any:
+    """The SLA monitor: a check at the deadline, after any turn at that same instant."""
+
+    def check(ctx: ActorContext) -> None:
         if state.sla_met_now():
             ctx.record("sla_met", {})
             return
@@ -309,7 +310,7 @@ def _sla_monitor(state: EpisodeState) -> Any:
         ctx.send(AGENT, Inbound(SYSTEM, "sla_breach", text, time=ctx.now))
         ctx.send(CUSTOMER, SlaBreached())
 
-    return body
+    return check
 
 
 async def run_episode(
@@ -346,7 +347,8 @@ async def run_episode(
         if callable(reset):
             reset(task, seed)
         env.spawn(AGENT, _agent_actor(agent, state, config))
-        env.spawn("sla_monitor", _sla_monitor(state))
+        env.call_at(task.sla_deadline_seconds, "sla_monitor", _sla_check(state),
+                    priority=PRIORITY_CHECK)
         world.populate(env, state)
         await env.run()
     except SimulationError as error:

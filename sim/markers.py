@@ -27,4 +27,8 @@ def group_met(text: str, group: Iterable[str]) -> bool:
 
 def groups_met(text: str, groups: tuple[tuple[str, ...], ...]) -> list[int]:
     """The indices of the groups ``text`` meets."""
-    return [index for index, group in enumerate(groups) if group_met(text, group)]
+    if not groups:
+        return []
+    lowered = text.lower()
+    return [index for index, group in enumerate(groups)
+            if all(_pattern(term).search(lowered) for term in group)]

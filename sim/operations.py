@@ -13,6 +13,7 @@ import math
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
+import attrs
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from sim.secrets import redact
@@ -124,14 +125,13 @@ _OP_NAMES = ("set_fields", "reply", "note", "search_kb", "flag_risk", "escalate"
              "set_status", "finish")
 
 
-class ParsedTurn(BaseModel):
+@attrs.frozen
+class ParsedTurn:
     """The outcome of parsing one turn: what is valid, and one error per rejection.
 
     ``operations[i]`` is ``None`` where ``errors[i]`` says why entry *i* was rejected.
     ``extra_rejected`` counts entries past the per-turn limit, rejected as a block.
     """
-
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     operations: tuple[Any, ...]
     errors: tuple[str | None, ...]
