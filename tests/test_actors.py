@@ -10,15 +10,14 @@ import random
 from typing import Any
 
 import pytest
+from episode_helpers import SEED_TASK, Recorder, events, play, times, variant
 
-from actors import ScriptedAgent, StandardWorld, simulate
+from actors import ScriptedAgent, simulate
 from actors.customer import MISSING_TEXT, NOT_RELEVANT_TEXT
 from actors.field_values import correct_value, looks_valid, wrong_value
-from sim.episode import EpisodeResult, run_episode
-from sim.observation import Observation
-from tasks import DEFAULT_CATALOG, PERSONAS, SupportTaskSpec, discover_tasks, get_task
+from sim.episode import EpisodeResult
+from tasks import DEFAULT_CATALOG, PERSONAS, discover_tasks
 
-SEED_TASK = get_task("api_incident_hard")
 STEP = SEED_TASK.step_seconds  # 20 simulated minutes = 1200 s
 REQUIRED = list(SEED_TASK.required_requested_fields)
 GOLD_QUEUE = SEED_TASK.gold_queue
@@ -26,45 +25,6 @@ ALL_TASKS = discover_tasks()
 
 
 # -- helpers -----------------------------------------------------------------------------
-
-
-def variant(task: SupportTaskSpec, **changes: Any) -> SupportTaskSpec:
-    return SupportTaskSpec.model_validate({**task.model_dump(), **changes})
-
-
-class Recorder(ScriptedAgent):
-    """A scripted agent that keeps every observation it was shown."""
-
-    def __init__(self, turns: Any = ()) -> None:
-        super().__init__(turns)
-        self.observations: list[Observation] = []
-
-    def act(self, observation: Any) -> Any:
-        self.observations.append(observation)
-        return super().act(observation)
-
-    def at(self, turn: int) -> Observation:
-        return next(o for o in self.observations if o.turn == turn)
-
-
-async def play(
-    agent: Any,
-    task: SupportTaskSpec = SEED_TASK,
-    *,
-    persona: str = "cooperative",
-    faults: tuple[str, ...] = (),
-    seed: int = 0,
-) -> EpisodeResult:
-    return await run_episode(task, agent, world=StandardWorld(persona=persona, faults=faults),
-                             seed=seed, agent_name="test")
-
-
-def events(result: EpisodeResult, kind: str) -> list[Any]:
-    return [e for e in result.trace.events if e.kind == kind]
-
-
-def times(result: EpisodeResult, kind: str) -> list[int]:
-    return [e.t for e in events(result, kind)]
 
 
 def ask(*fields: str) -> dict[str, Any]:

@@ -19,65 +19,23 @@ from typing import Any
 import attrs
 import pytest
 import trio
+from episode_helpers import SEED_TASK, Recorder, events, play, times, variant
 
-from actors import OracleAgent, ScriptedAgent, StandardWorld, make_job, simulate
+from actors import OracleAgent, ScriptedAgent, make_job, simulate
 from sim.environment import ActorContext, Environment, SimulationError
 from sim.episode import EpisodeConfig, EpisodeResult, EpisodeState, run_episode
 from sim.observation import Observation
 from sim.runner import run_episodes
 from sim.trace import SCHEMA_VERSION, Trace
-from tasks import PERSONAS, SupportTaskSpec, discover_tasks, get_task
+from tasks import PERSONAS, SupportTaskSpec, discover_tasks
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED_TASK = get_task("api_incident_hard")
+
 DET_SEED = 11
 STEP = SEED_TASK.step_seconds  # 20 simulated minutes
 
 
 # -- helpers -----------------------------------------------------------------------------
-
-
-def variant(task: SupportTaskSpec, **changes: Any) -> SupportTaskSpec:
-    """A validated copy of ``task`` with some fields changed."""
-    return SupportTaskSpec.model_validate({**task.model_dump(), **changes})
-
-
-class Recorder(ScriptedAgent):
-    """A scripted agent that keeps every observation it was shown."""
-
-    def __init__(self, turns: Any = ()) -> None:
-        super().__init__(turns)
-        self.observations: list[Observation] = []
-
-    def act(self, observation: Any) -> Any:
-        self.observations.append(observation)
-        return super().act(observation)
-
-    def at(self, turn: int) -> Observation:
-        return next(o for o in self.observations if o.turn == turn)
-
-
-async def play(
-    agent: Any,
-    task: SupportTaskSpec = SEED_TASK,
-    *,
-    persona: str = "cooperative",
-    faults: tuple[str, ...] = (),
-    seed: int = 0,
-    config: EpisodeConfig | None = None,
-) -> EpisodeResult:
-    return await run_episode(
-        task, agent, world=StandardWorld(persona=persona, faults=faults), seed=seed,
-        agent_name="test", config=config,
-    )
-
-
-def events(result: EpisodeResult, kind: str | None = None) -> list[Any]:
-    return [e for e in result.trace.events if kind is None or e.kind == kind]
-
-
-def times(result: EpisodeResult, kind: str) -> list[int]:
-    return [e.t for e in events(result, kind)]
 
 
 async def oracle_jsonl(config: EpisodeConfig | None = None) -> str:
