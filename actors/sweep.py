@@ -102,7 +102,8 @@ def _run_shard(plan: SweepPlan, shard: Sequence[tuple[str, str, int]], concurren
             result.trace.write(Path(trace_dir) / _trace_name(row))
         emit(row)
 
-    trio.run(lambda: run_episodes(jobs, concurrency=concurrency, on_result=on_result))
+    trio.run(lambda: run_episodes(jobs, concurrency=concurrency, on_result=on_result,
+                                  collect=False))
 
 
 def _worker(plan: SweepPlan, shard: list[tuple[str, str, int]], concurrency: int,

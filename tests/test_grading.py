@@ -31,8 +31,9 @@ TASKS = discover_tasks()
 API = "api_incident_hard"  # partial follow-up: request_ids, time_window ok; payload_sample wrong
 
 
-def play(task_id: str, turns: list[Any], **options: Any) -> tuple[GradeReport, EpisodeResult]:
-    task = TASKS[task_id]
+def play(task_id: str | SupportTaskSpec, turns: list[Any], **options: Any
+         ) -> tuple[GradeReport, EpisodeResult]:
+    task = task_id if isinstance(task_id, SupportTaskSpec) else TASKS[task_id]
     result = replay(task, turns, world=StandardWorld, **options)
     report = grade(task, result.trace)
     check_report_arithmetic(report)  # every example is also a check of the arithmetic
@@ -55,6 +56,21 @@ def escalate(queue: str) -> dict[str, Any]:
 
 FINISH = {"op": "finish"}
 API_FIELDS = ["request_ids", "time_window", "regions", "payload_sample"]
+
+
+def event(t: int, seq: int, kind: str, payload: dict[str, Any], actor: str = "agent"
+          ) -> TraceEvent:
+    return TraceEvent(t=t, seq=seq, actor=actor, kind=kind, payload=payload)
+
+
+def events_of(*items: tuple[int, str, dict[str, Any]]) -> list[TraceEvent]:
+    """A hand-built trace: (t, kind, payload) per agent event, numbered in order."""
+    return [event(t, seq, kind, payload) for seq, (t, kind, payload) in enumerate(items)]
+
+
+def variant(task_id: str, **changes: Any) -> SupportTaskSpec:
+    """A shipped task with some fields changed, validated like any task file."""
+    return SupportTaskSpec.model_validate({**TASKS[task_id].model_dump(), **changes})
 
 
 # --------------------------------------------------------------------------- field criteria
@@ -89,6 +105,21 @@ def test_premature_resolve_scores_status_zero() -> None:
     later, _ = play("duplicate_charge_easy", [[reply("Checking.", fields)], [resolve]])
     assert not later.premature_status
     assert value(later, "status") == 1.0
+
+
+def test_a_ticket_bounced_by_the_wrong_team_is_open_again() -> None:
+    # password_reset_easy belongs to account_management; billing bounces the ticket at
+    # minute 10, which reopens it (turn 2 is at minute 15).
+    task = TASKS["password_reset_easy"]
+    report, result = play(task.task_id, [[escalate("billing")], [], [FINISH]])
+    assert "'open'" in report.criterion("status").reason
+    bounce = next(n for n, e in enumerate(result.trace.events) if e.kind == "team_bounce")
+    before = grade_events(task, result.trace.events[:bounce])
+    assert "'escalated_elsewhere'" in before.criterion("status").reason
+    # Where the gold status is 'open', the bounce is what earns the status credit.
+    reopened, _ = play(variant(task.task_id, gold_status="open"),
+                       [[escalate("billing")], [], [FINISH]])
+    assert value(reopened, "status") == 1.0
 
 
 # --------------------------------------------------------------------------- fields and follow-up
@@ -145,6 +176,27 @@ def test_follow_up_does_not_apply_when_every_answer_was_right() -> None:
     assert "follow_up_handling" in report.dropped
 
 
+def test_only_required_fields_answered_missing_or_wrong_need_a_follow_up() -> None:
+    # The customer answers "not relevant" for a field the task does not require.
+    fields = ["invoice_id", "last4_digits", "transaction_date", "screenshot"]
+    extra, _ = play("duplicate_charge_easy", [[reply("Please send these.", fields)], []])
+    assert value(extra, "follow_up_handling") is None
+    # A stored trace: a field the task does not require, a status that is neither right nor
+    # missing or wrong, and a required field that came back wrong after it came back right.
+    answers = [
+        {"screenshot": {"status": "missing"}, "regions": {"status": "not_relevant"},
+         "request_ids": {"status": "correct"}},
+        {"request_ids": {"status": "wrong"}},
+    ]
+    events = [event(600 * n, n, "customer_answer", {"fields": answer}, actor="customer")
+              for n, answer in enumerate(answers)]
+    assert value(grade_events(TASKS[API], events), "follow_up_handling") is None
+    events.append(event(1800, 2, "customer_answer", {"fields": {"regions": {"status": "missing"}}},
+                        actor="customer"))
+    criterion = grade_events(TASKS[API], events).criterion("follow_up_handling")
+    assert criterion.applies and "missing or wrong regions" in criterion.reason
+
+
 # --------------------------------------------------------------------------- kept informed
 
 
@@ -173,6 +225,13 @@ def test_kept_informed_is_dropped_when_a_fault_silences_the_team() -> None:
     assert "kept_informed" in report.dropped
 
 
+def test_an_update_that_is_the_first_event_of_a_trace_counts() -> None:
+    events = [event(0, 0, "team_update", {"text": "Fixed."}, actor="team:platform_engineering"),
+              event(0, 1, "turn", {"turn": 1}),
+              event(0, 2, "operation", {"op": reply("The fix is live.")})]
+    assert value(grade_events(TASKS[API], events), "kept_informed") == 1.0
+
+
 # --------------------------------------------------------------------------- escalation
 
 
@@ -197,6 +256,51 @@ def test_escalation_when_none_is_needed() -> None:
     assert value(some, "escalation") == 0.0
 
 
+def test_escalations_made_when_none_is_needed_are_counted() -> None:
+    report, _ = play("password_reset_easy", [[escalate("account_management"),
+                                              escalate("billing"), escalate("general_support")]])
+    criterion = report.criterion("escalation")
+    assert criterion.value == 0.0
+    assert "3 escalation" in criterion.reason
+
+
+# --------------------------------------------------------------------------- SLA
+
+SLA_TASK = TASKS["password_reset_easy"]  # gold status: resolved
+DEADLINE = SLA_TASK.sla_deadline_seconds
+RESOLVE = {"op": "set_status", "status": "resolved", "resolution_code": "credential_reset"}
+
+
+@pytest.mark.parametrize(
+    ("script", "met"),
+    [
+        ([(0, RESOLVE), (DEADLINE, reply())], True),
+        ([(0, RESOLVE), (DEADLINE + 1, reply())], False),
+        ([(0, reply()), (DEADLINE + 1, RESOLVE)], False),
+        ([(0, reply())], False),
+        ([(0, RESOLVE)], False),
+    ],
+    ids=["reply-at-the-deadline", "reply-a-second-late", "status-late", "no-gold-status",
+         "no-reply"],
+)
+def test_sla_needs_a_reply_and_the_gold_status_by_the_deadline(
+    script: list[tuple[int, dict[str, Any]]], met: bool
+) -> None:
+    # One operation per turn at the given second; one more turn an hour past the deadline.
+    items: list[tuple[int, str, dict[str, Any]]] = []
+    for turn, (t, op) in enumerate(script, start=1):
+        items += [(t, "turn", {"turn": turn}), (t, "operation", {"op": op})]
+    items.append((DEADLINE + 3600, "turn", {"turn": len(script) + 1}))
+    report = grade_events(SLA_TASK, events_of(*items))
+    sla = report.criterion("sla")
+    assert sla.value == (1.0 if met else 0.0)
+    assert report.sla_breached is not met
+    if met:
+        assert "not" not in sla.reason.split()  # the reason must not contradict the value
+    else:
+        assert "deadline" in sla.reason
+
+
 # --------------------------------------------------------------------------- penalties
 
 
@@ -207,6 +311,19 @@ def test_invalid_operation_penalty_is_two_points_each_capped_at_ten() -> None:
     many, _ = play(API, [[{"op": "refund"}] * 11])  # 8 rejected entries + 3 past the limit
     assert many.invalid_operations == 11
     assert [(p.name, p.amount) for p in many.penalties] == [("invalid_operations", 0.10)]
+
+
+def test_invalid_entries_in_a_stored_trace_add_up() -> None:
+    report = grade_events(TASKS[API], events_of(
+        (0, "turn", {"turn": 1}),
+        (0, "operation", {"turn": 1, "index": 0, "op": {"op": "refund"}}),
+        (0, "operation", {"turn": 1, "index": 1, "op": "not an operation"}),
+        (0, "invalid_operation", {"turn": 1, "index": 2}),
+        (0, "invalid_turn", {"turn": 1, "rejected": 1}),
+    ))
+    assert report.invalid_operations == 4
+    [penalty] = report.penalties
+    assert penalty.name == "invalid_operations" and math.isclose(penalty.amount, 0.08)
 
 
 def test_forbidden_reply_marker_costs_five_points_per_group() -> None:
@@ -224,6 +341,7 @@ def test_forbidden_reply_marker_costs_five_points_per_group() -> None:
 def test_over_escalation_costs_ten_points() -> None:
     report, _ = play("account_takeover_charges_hard", [[escalate("billing")]])
     assert [(p.name, p.amount) for p in report.penalties] == [("over_escalation", 0.10)]
+    assert "billing" in report.penalties[0].reason
     assert math.isclose(report.score, max(0.0, report.weighted_score - 0.10), abs_tol=1e-12)
 
 
@@ -260,6 +378,9 @@ def test_markers_in_an_over_long_message_never_count() -> None:
     assert value(ok, "reply_markers") == 1.0 and ok.invalid_operations == 0
     too_long, _ = play("password_reset_easy", [[reply((text * 100)[: MAX_REPLY_CHARS + 1])]])
     assert value(too_long, "reply_markers") == 0.0 and too_long.invalid_operations == 1
+    note_at_limit = ("identity verified " * 200)[:MAX_NOTE_CHARS]
+    ok_note, _ = play("password_reset_easy", [[{"op": "note", "text": note_at_limit}]])
+    assert value(ok_note, "note_markers") == 1.0 and ok_note.invalid_operations == 0
     note = ("identity verified " * 200)[: MAX_NOTE_CHARS + 1]
     long_note, _ = play("password_reset_easy", [[{"op": "note", "text": note}]])
     assert value(long_note, "note_markers") == 0.0 and long_note.invalid_operations == 1
@@ -297,6 +418,22 @@ def test_dropped_criteria_are_listed_and_the_rest_renormalised() -> None:
         assert math.isclose(c.effective_weight, c.weight / total)
     weighted = math.fsum(c.weight * (c.value or 0.0) for c in applying) / total
     assert math.isclose(report.score, weighted, abs_tol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("field", "name", "words"),
+    [("required_reply_markers", "reply_markers", "reply markers"),
+     ("required_note_markers", "note_markers", "note markers")],
+)
+def test_a_task_without_marker_groups_of_a_kind_drops_that_criterion(
+    field: str, name: str, words: str
+) -> None:
+    task = variant("password_reset_easy", **{field: ()})
+    report, _ = play(task, [[reply("Here is a manual reset link; it expires in 30 minutes."),
+                             {"op": "note", "text": "Identity verified by phone."}]])
+    criterion = report.criterion(name)
+    assert not criterion.applies and name in report.dropped
+    assert words in criterion.reason
 
 
 # --------------------------------------------------------------------------- rewards, traces
@@ -359,6 +496,14 @@ def test_a_malformed_turn_number_neither_crashes_nor_changes_the_count(
               TraceEvent(t=0, seq=1, actor="agent", kind="operation",
                          payload={"op": escalate("platform_engineering")})]
     assert value(grade_events(task, events), "escalation") == 1.0  # counted as turn 1
+
+
+@pytest.mark.parametrize(("turns", "expected"), [(3, 1.0), (4, 0.3)])
+def test_turns_with_malformed_numbers_count_one_each(turns: int, expected: float) -> None:
+    # The escalation deadline of api_incident_hard is turn 3.
+    events = [event(0, n, "turn", {"turn": "x"}) for n in range(turns)]
+    events.append(event(0, turns, "operation", {"op": escalate("platform_engineering")}))
+    assert value(grade_events(TASKS[API], events), "escalation") == expected
 
 
 def test_a_negative_rejected_count_cannot_raise_the_score() -> None:
