@@ -156,7 +156,6 @@ class GradeAccumulator:
     reply_groups: set[int] = attrs.field(factory=set)
     note_groups: set[int] = attrs.field(factory=set)
     forbidden_groups: set[int] = attrs.field(factory=set)
-    reply_count: int = 0
     last_reply_seq: int = -1
     gold_escalation_turns: list[int] = attrs.field(factory=list)
     other_escalations: int = 0
@@ -210,7 +209,6 @@ class GradeAccumulator:
         task = self.task
         apply_operation(self.ticket, operation)
         if isinstance(operation, Reply) and len(operation.message) <= MAX_REPLY_CHARS:
-            self.reply_count += 1
             self.last_reply_seq = event.seq
             if event.t <= task.sla_deadline_seconds:
                 self.replies_by_deadline += 1
