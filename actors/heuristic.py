@@ -30,6 +30,7 @@ failure inside a turn makes it wait for that turn instead.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -95,6 +96,7 @@ def _negated(text: str, pos: int) -> bool:
     return _NEGATION.search(text, _clause_start(text, pos), pos) is not None
 
 
+@functools.lru_cache(maxsize=4096)  # pure, and asked for the same catalog values every turn
 def _value_regex(value: str) -> str:
     """A value as written in prose: ``request_ids`` also matches "request IDs"."""
     words = value.split("_")
@@ -106,6 +108,11 @@ def _value_regex(value: str) -> str:
 
 
 def _alternation(values: Iterable[str]) -> str:
+    return _alternation_of(tuple(values))
+
+
+@functools.lru_cache(maxsize=256)
+def _alternation_of(values: tuple[str, ...]) -> str:
     ordered = sorted(dict.fromkeys(values), key=len, reverse=True)
     return "(" + "|".join(_value_regex(v) for v in ordered) + ")" if ordered else "(?!x)x"
 
