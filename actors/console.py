@@ -14,7 +14,7 @@ from rich.table import Table
 
 from sim.grading import GradeReport
 from sim.trace import Trace
-from sim.transcript import describe_event
+from sim.transcript import describe_event, sla_countdown
 
 __all__ = ["print_report", "print_summary", "print_transcript", "sweep_progress"]
 
@@ -33,8 +33,7 @@ def print_transcript(console: Console, trace: Trace, sla_deadline_seconds: int) 
     for event in trace.events:
         text = describe_event(event.kind, event.payload)
         if event.kind == "turn":
-            left = (sla_deadline_seconds - event.t) // 60
-            text += f"   SLA in {left} min" if left >= 0 else f"   SLA passed {-left} min ago"
+            text += "   " + sla_countdown(sla_deadline_seconds, event.t)
         style = _ACTOR_STYLE.get(event.actor, "magenta")
         table.add_row(f"{event.t // 60}m{event.t % 60:02d}s", f"[{style}]{event.actor}[/]",
                       text, style="bold" if event.kind == "turn" else None)

@@ -88,7 +88,7 @@ from actors.loading import BUILTIN_AGENTS, AgentLoadError, resolve_agent
 from actors.scripted import ScriptedAgent
 from actors.teams import FAULTS
 from sim.episode import TERMINATION_REASONS, EpisodeConfig, EpisodeResult
-from sim.grading import CRITERIA_WEIGHTS, GradeAccumulator
+from sim.grading import CRITERIA_WEIGHTS, PENALTY_NAMES, GradeAccumulator
 from sim.operations import MAX_OPERATIONS_PER_TURN, parse_operation
 from sim.ticket import check_operation
 from tasks.base import PERSONAS, SupportTaskSpec
@@ -106,7 +106,7 @@ __all__ = [
 ]
 
 #: The penalties the grader can apply (sim.grading), by name.
-PENALTIES: tuple[str, ...] = ("invalid_operations", "over_escalation", "forbidden_reply")
+PENALTIES: tuple[str, ...] = PENALTY_NAMES
 #: The kinds of trace events the kernel and the standard world record.
 EVENT_KINDS: tuple[str, ...] = (
     "turn", "operation", "invalid_operation", "invalid_turn", "kb_results", "end",

@@ -35,6 +35,7 @@ from tasks.base import TERMINAL_STATUSES, SupportTaskSpec
 
 __all__ = [
     "CRITERIA_WEIGHTS",
+    "PENALTY_NAMES",
     "CriterionResult",
     "GradeAccumulator",
     "GradeReport",
@@ -63,6 +64,8 @@ INVALID_OPERATION_PENALTY = 0.02
 INVALID_OPERATION_PENALTY_CAP = 0.10
 OVER_ESCALATION_PENALTY = 0.10
 FORBIDDEN_MARKER_PENALTY = 0.05
+#: The names penalties carry in a report.
+PENALTY_NAMES: tuple[str, ...] = ("invalid_operations", "over_escalation", "forbidden_reply")
 LATE_ESCALATION_CREDIT = 0.3
 WRONG_QUEUE_CREDIT = 0.5
 BAD_ANSWER_STATUSES = frozenset({"wrong", "missing"})

@@ -1,17 +1,10 @@
-"""Plain-text views of an episode: who said what, when, and the grade report."""
+"""Plain-text descriptions of trace events, for transcripts."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sim.grading import GradeReport
-from sim.trace import Trace
-
-__all__ = ["describe_event", "render_report", "render_transcript"]
-
-
-def _clock(seconds: int) -> str:
-    return f"T+{seconds // 60:3d}m{seconds % 60:02d}s"
+__all__ = ["describe_event", "sla_countdown"]
 
 
 def describe_event(kind: str, payload: dict[str, Any]) -> str:
@@ -51,29 +44,7 @@ def describe_event(kind: str, payload: dict[str, Any]) -> str:
     return kind + (f" {payload}" if payload else "")
 
 
-def render_transcript(trace: Trace, sla_deadline_seconds: int | None = None) -> str:
-    """One line per event, on the simulated clock, with the SLA countdown at each turn."""
-    header = trace.header
-    lines = [f"task {header.task_id}  seed {header.seed}  agent {header.agent}  "
-             f"persona {header.persona}  faults {', '.join(header.faults) or 'none'}"]
-    for event in trace.events:
-        text = describe_event(event.kind, event.payload)
-        if event.kind == "turn" and sla_deadline_seconds is not None:
-            left = (sla_deadline_seconds - event.t) // 60
-            text += f"  (SLA in {left} min)" if left >= 0 else f"  (SLA passed {-left} min ago)"
-        lines.append(f"{_clock(event.t)}  {event.actor:<26} {text}")
-    return "\n".join(lines)
-
-
-def render_report(report: GradeReport) -> str:
-    """The grade report as an aligned table, penalties and dropped criteria below it."""
-    lines = [f"{'criterion':<20} {'weight':>6} {'value':>6}  reason"]
-    for c in report.criteria:
-        value = "n/a" if c.value is None else f"{c.value:.2f}"
-        lines.append(f"{c.name:<20} {c.effective_weight:>6.3f} {value:>6}  {c.reason}")
-    for p in report.penalties:
-        lines.append(f"{'penalty ' + p.name:<27} -{p.amount:.2f}  {p.reason}")
-    if report.dropped:
-        lines.append(f"not applicable (weights renormalised): {', '.join(report.dropped)}")
-    lines.append(f"SCORE {report.score:.3f}   SLA {'breached' if report.sla_breached else 'met'}")
-    return "\n".join(lines)
+def sla_countdown(sla_deadline_seconds: int, now: int) -> str:
+    """How far the SLA deadline is from ``now``, in whole simulated minutes."""
+    left = (sla_deadline_seconds - now) // 60
+    return f"SLA in {left} min" if left >= 0 else f"SLA passed {-left} min ago"
