@@ -1,27 +1,39 @@
 """The per-episode kernel: a simulated clock, actors and their mailboxes.
 
-Each episode has one :class:`Environment`. Actors are trio tasks; each owns a trio
-memory channel as its mailbox and blocks only in :meth:`ActorContext.receive`. The
-environment counts the actors that are running; when the count reaches zero, every
-actor is waiting, so it may advance the clock: it pops the earliest pending delivery
-(ordered by simulated time, then priority, then the order it was scheduled in) and
-wakes exactly one actor with it. Because at most one actor of an episode runs at a
-time, what happens next never depends on trio's scheduling order, and an actor that
-takes real time (an agent calling an LLM) costs no simulated time: the clock cannot
-move while it runs.
+Each episode has one :class:`Environment`. Actors are trio tasks, started in a
+nursery the environment owns; each blocks only in :meth:`ActorContext.receive` (or
+:meth:`ActorContext.sleep`). At most one actor of an episode runs at a time. When it
+blocks, the environment pops the earliest pending delivery (ordered by simulated time,
+then priority, then the order it was scheduled in), moves the clock there and hands it
+to its recipient, which becomes the one running actor. So what happens next never
+depends on trio's scheduling order, and an actor that takes real time (an agent calling
+an LLM) costs no simulated time: the clock cannot move while it runs.
 
-Timers are deliveries to oneself. Nothing here knows what the actors are.
+Work is kept off trio's scheduler where the outcome cannot differ:
+
+- an actor is started (``nursery.start_soon``) only when its start is delivered, so
+  the start is its first step rather than a wake-up of a waiting task;
+- a delivery to the actor that is asking for its next one is returned at once, without
+  a task switch;
+- an actor sleeping until a timer (:meth:`ActorContext.sleep`) is not woken for the
+  messages that arrive meanwhile: the kernel keeps them and hands them over, in order,
+  when it wakes;
+- a monitor registered with :meth:`Environment.call_at` runs as a plain callback.
+
+When the episode stops, every waiting actor is woken once with a private exception that
+unwinds it, and :meth:`Environment.run` returns when all of them have. Timers are
+deliveries to oneself. Nothing here knows what the actors are.
 """
 
 from __future__ import annotations
 
 import heapq
-import math
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import attrs
+import outcome
 import trio
 
 __all__ = [
@@ -45,6 +57,11 @@ class SimulationError(RuntimeError):
     """The simulation itself went wrong (a world actor raised, or a deadlock)."""
 
 
+class _Stopped(BaseException):
+    """Unwinds a waiting actor when its episode stops (a BaseException, so that an
+    actor's ``except Exception`` cannot swallow it)."""
+
+
 @attrs.define(eq=False, slots=True)
 class Timer:
     """A pending delivery to oneself; :meth:`cancel` drops it before it fires."""
@@ -59,10 +76,37 @@ class Timer:
 @attrs.define(eq=False, slots=True)
 class _Actor:
     name: str
-    send: trio.MemorySendChannel[Any]
-    receive: trio.MemoryReceiveChannel[Any]
+    body: ActorBody | None = None
+    #: The actor's trio task once started; it waits in :meth:`Environment._receive`.
+    task: trio.lowlevel.Task | None = None
+    #: Timers that fired while the actor slept until another one, kept for ``receive``.
     pending: deque[Any] = attrs.field(factory=deque)
+    #: The timer a sleeping actor waits for; other deliveries are kept in ``held``.
+    wake_on: Timer | None = None
+    held: list[Any] = attrs.field(factory=list)
+    waiting: bool = False
     done: bool = False
+
+    def abort(self, _: Any) -> trio.lowlevel.Abort:
+        # Cancelled from outside (Ctrl-C, an enclosing scope): let trio's Cancelled through.
+        self.waiting = False
+        return trio.lowlevel.Abort.SUCCEEDED
+
+
+class _Start:
+    """The delivery that starts an actor's task."""
+
+
+_START = _Start()
+
+
+@attrs.frozen
+class _Callback:
+    callback: Callable[[ActorContext], None]
+    context: ActorContext
+
+
+_HeapEntry = tuple[int, int, int, _Actor, Any]
 
 
 class Environment:
@@ -70,23 +114,22 @@ class Environment:
 
     ``spawn`` actors (in a fixed order), then ``await run()``: it returns when the
     episode has been stopped with :meth:`stop`, or raises :class:`SimulationError`
-    if every actor waits and nothing is scheduled.
+    if an actor raised, or if every actor waits and nothing is scheduled.
     """
 
     def __init__(self, *, trace: Callable[[int, str, str, dict[str, Any]], None] | None = None):
         self.now: int = 0
-        self._heap: list[tuple[int, int, int, _Actor, Any]] = []
+        self._heap: list[_HeapEntry] = []
         self._seq = 0
-        self._running = 0
         self._actors: dict[str, _Actor] = {}
-        self._bodies: list[tuple[_Actor, ActorBody]] = []
         self._factories: list[tuple[str, Callable[[str], ActorBody | None]]] = []
         self._nursery: trio.Nursery | None = None
         self._stopped = False
+        #: Stopped, failed or deadlocked: no delivery happens any more.
+        self._ended = False
         self._failure: BaseException | None = None
-        self._quiet = trio.Event()
         self._record = trace
-        #: Deliveries made so far (messages and timers): a measure of an episode's work.
+        #: Deliveries made so far (starts, messages and timers): a measure of an episode's work.
         self.deliveries = 0
 
     # -- building an episode -------------------------------------------------------
@@ -94,15 +137,9 @@ class Environment:
         """Add an actor; it starts at the current simulated time, after those before it."""
         if name in self._actors:
             raise ValueError(f"actor {name!r} already exists")
-        send, receive = trio.open_memory_channel[Any](math.inf)
-        actor = _Actor(name, send, receive)
+        actor = _Actor(name, body)
         self._actors[name] = actor
         self._schedule(actor, 0, _START, PRIORITY_MESSAGE)
-        if self._nursery is None:
-            self._bodies.append((actor, body))
-        else:
-            self._running += 1
-            self._nursery.start_soon(self._run_actor, actor, body)
 
     def call_at(self, time: int, name: str, callback: Callable[[ActorContext], None],
                 priority: int = PRIORITY_MESSAGE) -> None:
@@ -113,7 +150,7 @@ class Environment:
         """
         if time < self.now:
             raise ValueError(f"time {time} is in the past (now {self.now})")
-        actor = _Actor(name, *trio.open_memory_channel[Any](0), done=False)
+        actor = _Actor(name)
         self._seq += 1
         heapq.heappush(self._heap, (time, priority, self._seq, actor,
                                     _Callback(callback, ActorContext(self, actor))))
@@ -136,13 +173,12 @@ class Environment:
         self._schedule(actor, delay, message, priority)
 
     def record(self, actor: str, kind: str, payload: dict[str, Any]) -> None:
-        if self._record is not None and not self._stopped:
+        if self._record is not None and not self._ended:
             self._record(self.now, actor, kind, payload)
 
     def stop(self) -> None:
-        """End the episode now: no further delivery happens and every actor is cancelled."""
-        self._stopped = True
-        self._quiet.set()
+        """End the episode now: no further delivery happens and every actor is unwound."""
+        self._stopped = self._ended = True
 
     @property
     def stopped(self) -> bool:
@@ -152,12 +188,7 @@ class Environment:
     async def run(self) -> None:
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
-            self._running = len(self._bodies)
-            for actor, body in self._bodies:
-                nursery.start_soon(self._run_actor, actor, body)
-            self._bodies.clear()
-            await self._quiet.wait()
-            nursery.cancel_scope.cancel()
+            self._resume_next(None)
         if self._failure is not None:
             raise SimulationError(
                 f"{type(self._failure).__name__}: {self._failure}"
@@ -181,62 +212,95 @@ class Environment:
         self._seq += 1
         heapq.heappush(self._heap, (self.now + delay, priority, self._seq, actor, payload))
 
-    def _idle(self) -> None:
-        """One actor started waiting; if it was the last running one, wake the next."""
-        self._running -= 1
-        if self._running:
-            return
+    def _fail(self, error: BaseException) -> None:
+        if not self._ended:
+            self._failure = error
+        self.stop()
+
+    def _resume_next(self, asking: _Actor | None) -> Any:
+        """Hand the next delivery to its actor; ``asking`` is the actor about to wait.
+
+        Returns the delivery itself when it is for ``asking`` (it goes on running, no
+        task switch), else ``_PARK``: another actor now runs, or the episode is over.
+        """
         heap = self._heap
-        while heap and not self._stopped:
+        while heap and not self._ended:
             time, _, _, actor, payload = heapq.heappop(heap)
-            if actor.done or (isinstance(payload, Timer) and payload.cancelled):
+            if actor.done or (type(payload) is Timer and payload.cancelled):
                 continue
             self.now = time
-            if isinstance(payload, _Callback):
+            if type(payload) is _Callback:
                 try:
                     payload.callback(payload.context)
                 except Exception as error:
-                    if self._failure is None:
-                        self._failure = error
-                    self.stop()
+                    self._fail(error)
                 continue
-            self._running = 1
             self.deliveries += 1
-            actor.send.send_nowait(payload)
-            return
-        self._quiet.set()
+            if payload is _START:
+                assert self._nursery is not None
+                self._nursery.start_soon(self._run_actor, actor)
+                return _PARK
+            wake_on = actor.wake_on
+            if wake_on is not None and payload is not wake_on:
+                # A sleeping actor: keep the message (or a timer, for a later receive).
+                if type(payload) is Timer:
+                    actor.pending.append(payload)
+                else:
+                    actor.held.append(payload)
+                continue
+            if actor is asking:
+                return payload
+            assert actor.waiting and actor.task is not None
+            actor.waiting = False
+            trio.lowlevel.reschedule(actor.task, outcome.Value(payload))
+            return _PARK
+        self._ended = True  # stopped, or a deadlock: run() tells which
+        self._unwind(asking)
+        return _PARK
 
-    async def _receive(self, actor: _Actor) -> Any:
-        while actor.pending:
-            item = actor.pending.popleft()
-            if not (isinstance(item, Timer) and item.cancelled):
+    def _unwind(self, asking: _Actor | None) -> None:
+        """The episode is over: wake every waiting actor (but ``asking``) to unwind it."""
+        for actor in self._actors.values():
+            if actor.waiting and actor is not asking:
+                actor.waiting = False
+                assert actor.task is not None
+                trio.lowlevel.reschedule(actor.task, outcome.Error(_Stopped()))
+
+    async def _next_delivery(self, actor: _Actor) -> Any:
+        """The next delivery for ``actor``: at once if it is its own, else after waiting."""
+        if not self._ended:
+            item = self._resume_next(actor)
+            if item is not _PARK:
                 return item
-        self._idle()
-        return await actor.receive.receive()
+        if self._ended:
+            raise _Stopped
+        actor.waiting = True
+        return await trio.lowlevel.wait_task_rescheduled(actor.abort)
 
-    async def _run_actor(self, actor: _Actor, body: ActorBody) -> None:
-        context = ActorContext(self, actor)
+    async def _run_actor(self, actor: _Actor) -> None:
+        actor.task = trio.lowlevel.current_task()
+        body, actor.body = actor.body, None
+        assert body is not None
         try:
-            first = await self._receive(actor)
-            assert first is _START
-            await body(context)
+            await body(ActorContext(self, actor))
+        except _Stopped:
+            actor.done = True
+            self._unwind(actor)  # it may have been the one that stopped the episode
+            return
         except Exception as error:
             actor.done = True
-            if self._failure is None and not self._stopped:
-                self._failure = error
-            self.stop()
+            self._fail(error)
+            self._unwind(actor)
             return
         actor.done = True
-        self._idle()
+        self._resume_next(None)
 
 
-_START = object()
+class _Park:
+    """The kernel's answer when the asking actor must wait."""
 
 
-@attrs.frozen
-class _Callback:
-    callback: Callable[[ActorContext], None]
-    context: ActorContext
+_PARK = _Park()
 
 
 class ActorContext:
@@ -266,26 +330,35 @@ class ActorContext:
 
     async def receive(self) -> Any:
         """Wait for the next delivery: a message or one of one's own timers."""
-        return await self._env._receive(self._actor)
+        pending = self._actor.pending
+        while pending:  # timers that fired while this actor slept
+            item = pending.popleft()
+            if not item.cancelled:
+                return item
+        return await self._env._next_delivery(self._actor)
 
     async def sleep(self, delay: int, *, priority: int = 0) -> list[Any]:
-        """Wait ``delay`` seconds; return the messages that arrived meanwhile, in order."""
-        timer = self.set_timer(delay, priority=priority)
-        arrived: list[Any] = []
-        other_timers: list[Timer] = []
-        while True:
-            item = await self.receive()
-            if item is timer:
-                self._actor.pending.extend(other_timers)
-                return arrived
-            if isinstance(item, Timer):
-                other_timers.append(item)
-            else:
-                arrived.append(item)
+        """Wait ``delay`` seconds; return the messages that arrived meanwhile, in order.
+
+        Timers of one's own that fire meanwhile are kept for later :meth:`receive` calls.
+        """
+        actor = self._actor
+        timer = Timer(None)
+        self._env._schedule(actor, delay, timer, priority)
+        actor.wake_on = timer
+        try:
+            # Only ``timer`` comes back: the kernel keeps what else arrives meanwhile.
+            await self._env._next_delivery(actor)
+        finally:
+            actor.wake_on = None
+        arrived, actor.held = actor.held, []
+        return arrived
 
     def record(self, kind: str, payload: dict[str, Any]) -> None:
         """Append an event to the episode's trace, stamped with the time and this actor."""
-        self._env.record(self.name, kind, payload)
+        env = self._env
+        if env._record is not None and not env._ended:
+            env._record(env.now, self.name, kind, payload)
 
     def stop(self) -> None:
         """End the episode."""

@@ -36,7 +36,7 @@ from sim.messages import (
     SlaBreached,
     team_address,
 )
-from sim.observation import InboundMessage, Observation, OperationResult, TicketView
+from sim.observation import Observation
 from sim.operations import Escalate, Finish, Reply, SearchKB, SetStatus, bounded, parse_turn
 from sim.ticket import TicketState, apply_operation, check_operation
 from sim.trace import Trace, TraceEvent, TraceHeader, TraceResult
@@ -157,42 +157,50 @@ class EpisodeResult(BaseModel):
         return self.model_dump(mode="json")
 
 
-def _ticket_view(task: SupportTaskSpec, ticket: TicketState) -> TicketView:
-    t = task.ticket
-    return TicketView(
-        customer_name=t.customer_name, customer_tier=t.customer_tier, company=t.company,
-        subject=t.subject, body=t.body, region=t.region, affected_users=t.affected_users,
-        **ticket.view(),
-    )
+_OBSERVATION = Observation.__pydantic_validator__
 
 
-def _observation(
-    state: EpisodeState, now: int, turn: int, inbox: list[Inbound],
-    results: tuple[OperationResult, ...], kb: tuple[KnowledgeSnippet, ...],
-) -> Observation:
-    task = state.task
-    return Observation(
-        task_id=task.task_id,
-        title=task.title,
-        objective=task.objective,
-        ticket=_ticket_view(task, state.ticket),
-        # Copies: a hostile agent writing through vars() must not reach the task.
-        catalog=task.catalog.model_copy(),
-        messages=tuple(
-            InboundMessage(time_seconds=m.time, sender=m.sender, kind=m.kind,
-                                           text=m.text, fields=dict(m.fields))
-            for m in inbox
-        ),
-        results=results,
-        kb_results=tuple(article.model_copy() for article in kb),
-        time_seconds=now,
-        sim_minutes=now // 60,
-        minutes_to_sla=(task.sla_deadline_seconds - now) // 60,
-        sla_breached=state.sla_breached,
-        turn=turn,
-        turns_left=task.max_steps - turn,
-        max_steps=task.max_steps,
-    )
+class _ObservationMaker:
+    """Builds each turn's :class:`Observation` in one validation call.
+
+    What never changes in an episode is prepared once, including the agent's own copy of
+    the catalog: a hostile agent writing through ``vars()`` reaches only that copy.
+    """
+
+    __slots__ = ("constant", "state", "ticket")
+
+    def __init__(self, state: EpisodeState) -> None:
+        task, t = state.task, state.task.ticket
+        self.state = state
+        self.ticket = {
+            "customer_name": t.customer_name, "customer_tier": t.customer_tier,
+            "company": t.company, "subject": t.subject, "body": t.body, "region": t.region,
+            "affected_users": t.affected_users,
+        }
+        self.constant = {"task_id": task.task_id, "title": task.title,
+                         "objective": task.objective, "catalog": task.catalog.model_copy()}
+
+    def __call__(self, now: int, turn: int, inbox: list[Inbound],
+                 results: list[dict[str, Any]], kb: tuple[KnowledgeSnippet, ...]) -> Observation:
+        state = self.state
+        task = state.task
+        observation: Observation = _OBSERVATION.validate_python({
+            **self.constant,
+            "ticket": {**self.ticket, **state.ticket.view()},
+            "messages": [{"time_seconds": m.time, "sender": m.sender, "kind": m.kind,
+                          "text": m.text, "fields": dict(m.fields)} for m in inbox],
+            "results": results,
+            # Copies, like the catalog: articles are the task's own objects.
+            "kb_results": [article.model_copy() for article in kb],
+            "time_seconds": now,
+            "sim_minutes": now // 60,
+            "minutes_to_sla": (task.sla_deadline_seconds - now) // 60,
+            "sla_breached": state.sla_breached,
+            "turn": turn,
+            "turns_left": task.max_steps - turn,
+            "max_steps": task.max_steps,
+        })
+        return observation
 
 
 def _agent_actor(
@@ -202,10 +210,12 @@ def _agent_actor(
     executor = pick_executor(agent, config.agent_executor)
     current = agent
 
+    observe = _ObservationMaker(state)
+
     async def body(ctx: ActorContext) -> None:
         nonlocal current
         inbox: list[Inbound] = []
-        results: tuple[OperationResult, ...] = ()
+        results: list[dict[str, Any]] = []
         kb: tuple[KnowledgeSnippet, ...] = ()
         reason: str = "max_steps"
         for turn in range(1, task.max_steps + 1):
@@ -213,7 +223,7 @@ def _agent_actor(
                 (turn - 1) * task.step_seconds - ctx.now, priority=PRIORITY_TURN
             )
             inbox.extend(m for m in arrived if isinstance(m, Inbound))
-            observation = _observation(state, ctx.now, turn, inbox, results, kb)
+            observation = observe(ctx.now, turn, inbox, results, kb)
             inbox = []
             ctx.record("turn", {"turn": turn})
             state.turns_taken = turn
@@ -250,19 +260,19 @@ def _agent_actor(
 
 def _apply_turn(
     ctx: ActorContext, state: EpisodeState, turn: int, decision: Any
-) -> tuple[tuple[OperationResult, ...], tuple[KnowledgeSnippet, ...], bool]:
-    """Apply every operation of a turn in order; report each one's outcome."""
+) -> tuple[list[dict[str, Any]], tuple[KnowledgeSnippet, ...], bool]:
+    """Apply every operation of a turn in order; report each one's outcome (as the
+    data of the next observation's :class:`OperationResult` entries)."""
     task = state.task
     parsed = parse_turn(decision)
-    results: list[OperationResult] = []
+    results: list[dict[str, Any]] = []
     kb: tuple[KnowledgeSnippet, ...] = ()
     done = False
     if parsed.turn_error is not None:
         ctx.record("invalid_turn", {
             "turn": turn, "error": parsed.turn_error, "rejected": max(1, parsed.extra_rejected)
         })
-        results.append(OperationResult(
-            index=-1, op=None, ok=False, error=parsed.turn_error))
+        results.append({"index": -1, "op": None, "ok": False, "error": parsed.turn_error})
     for index, (operation, error, raw) in enumerate(
         zip(parsed.operations, parsed.errors, parsed.raw, strict=True)
     ):
@@ -272,14 +282,13 @@ def _apply_turn(
         if error is not None:
             ctx.record("invalid_operation", {"turn": turn, "index": index,
                                              "op": bounded(raw), "error": error})
-            results.append(OperationResult(
-                index=index, op=name, ok=False, error=error))
+            results.append({"index": index, "op": name, "ok": False, "error": error})
             continue
         apply_operation(state.ticket, operation)
         state.recorded_operation = operation
         ctx.record("operation", {"turn": turn, "index": index, "op": raw})
         state.recorded_operation = None
-        results.append(OperationResult(index=index, op=name, ok=True))
+        results.append({"index": index, "op": name, "ok": True, "error": None})
         if isinstance(operation, Reply):
             state.reply_times.append(ctx.now)
             ctx.send(CUSTOMER, PublicReply(operation.message, operation.request_fields, turn))
@@ -294,7 +303,7 @@ def _apply_turn(
             isinstance(operation, SetStatus) and operation.status in TERMINAL_STATUSES
         ):
             done = True
-    return tuple(results), kb, done
+    return results, kb, done
 
 
 def _sla_check(state: EpisodeState) -> Any:
@@ -358,24 +367,26 @@ async def run_episode(
         name, message, _ = describe_exception(error)
         state.termination_reason = "agent_error"
         state.error = f"{name}: {message}"
-    report = grader.report()
+    report = grader.report_data()
+    score, sla_breached = report["score"], report["sla_breached"]
     result_line = TraceResult(
         termination_reason=state.termination_reason,
         steps=state.turns_taken,
         sim_minutes=state.ended_at // 60,
-        sla_breached=report.sla_breached,
-        score=report.score,
-        report=report.model_dump(mode="json"),
+        sla_breached=sla_breached,
+        score=score,
+        report=report,
         error=state.error,
     )
     trace = Trace(header=header, events=tuple(events), result=result_line)
     latencies = state.latencies or [0.0]
     return EpisodeResult(
         task_id=task.task_id, seed=seed, agent=agent_name, persona=world.persona,
-        faults=tuple(world.faults), score=report.score, breakdown=report.breakdown(),
+        faults=tuple(world.faults), score=score,
+        breakdown={c["name"]: c["value"] for c in report["criteria"]},
         termination_reason=state.termination_reason, steps=state.turns_taken,
-        sim_minutes=state.ended_at // 60, sla_breached=report.sla_breached,
-        invalid_operations=report.invalid_operations, error=state.error,
+        sim_minutes=state.ended_at // 60, sla_breached=sla_breached,
+        invalid_operations=report["invalid_operations"], error=state.error,
         wall_seconds=time.perf_counter() - started,
         agent_latency_mean=sum(latencies) / len(latencies), agent_latency_max=max(latencies),
         trace=trace,

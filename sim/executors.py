@@ -95,19 +95,22 @@ async def decide(
     The agent comes back too because in a worker process it is a copy, whose state
     after the decision is the one to keep.
     """
+    if executor == "inline":
+        result = agent.act(observation)
+        if not inspect.isawaitable(result):
+            return agent, result  # a sync call cannot be interrupted: no timer to set
     try:
         with trio.fail_after(timeout):
+            if executor == "inline":
+                return agent, await result
             if executor == "process":
                 agent, result = await trio_parallel.run_sync(
                     _act_in_process, agent, observation, kill_on_cancel=True
                 )
                 return agent, result
-            if executor == "thread":
-                result = await trio.to_thread.run_sync(
-                    agent.act, observation, abandon_on_cancel=True
-                )
-            else:
-                result = agent.act(observation)
+            result = await trio.to_thread.run_sync(
+                agent.act, observation, abandon_on_cancel=True
+            )
             if inspect.isawaitable(result):
                 result = await result
             return agent, result

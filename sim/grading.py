@@ -253,6 +253,12 @@ class GradeAccumulator:
 
     # -- reporting ----------------------------------------------------------------
     def report(self) -> GradeReport:
+        """The grade of the events fed so far."""
+        return GradeReport.model_validate(self.report_data())
+
+    def report_data(self) -> dict[str, Any]:
+        """:meth:`report` as JSON-ready data (what ``report().model_dump(mode="json")``
+        gives), without building the models: the live episode's fast path."""
         task, ticket = self.task, self.ticket
         values: dict[str, tuple[float | None, str]] = {}
 
@@ -317,43 +323,43 @@ class GradeAccumulator:
 
         applying = [n for n, (v, _) in values.items() if v is not None]
         total = sum(CRITERIA_WEIGHTS[n] for n in applying)
-        criteria = []
+        criteria: list[dict[str, Any]] = []
         parts: list[float] = []
         for name, weight in CRITERIA_WEIGHTS.items():
             value, reason = values[name]
-            effective = weight / total if value is not None else 0.0
             if value is not None:
                 parts.append(weight * value)
-            criteria.append(CriterionResult(
-                name=name, weight=weight, effective_weight=effective,
-                applies=value is not None, value=value, reason=reason,
-            ))
-        penalties: list[Penalty] = []
+            criteria.append({
+                "name": name, "weight": weight,
+                "effective_weight": weight / total if value is not None else 0.0,
+                "applies": value is not None, "value": value, "reason": reason,
+            })
+        penalties: list[dict[str, Any]] = []
         if self.invalid_operations:
-            penalties.append(Penalty(
-                name="invalid_operations",
-                amount=min(INVALID_OPERATION_PENALTY * self.invalid_operations,
-                           INVALID_OPERATION_PENALTY_CAP),
-                reason=f"{self.invalid_operations} invalid operation(s)",
-            ))
+            penalties.append({
+                "name": "invalid_operations",
+                "amount": min(INVALID_OPERATION_PENALTY * self.invalid_operations,
+                              INVALID_OPERATION_PENALTY_CAP),
+                "reason": f"{self.invalid_operations} invalid operation(s)",
+            })
         for queue in self.over_escalations:
-            penalties.append(Penalty(name="over_escalation", amount=OVER_ESCALATION_PENALTY,
-                                     reason=f"escalated to {queue}, which must not get it"))
+            penalties.append({"name": "over_escalation", "amount": OVER_ESCALATION_PENALTY,
+                              "reason": f"escalated to {queue}, which must not get it"})
         for index in sorted(self.forbidden_groups):
             group = task.forbidden_reply_markers[index]
-            penalties.append(Penalty(name="forbidden_reply", amount=FORBIDDEN_MARKER_PENALTY,
-                                     reason=f"a reply said {' + '.join(group)}"))
+            penalties.append({"name": "forbidden_reply", "amount": FORBIDDEN_MARKER_PENALTY,
+                              "reason": f"a reply said {' + '.join(group)}"})
         # Rounded so that a perfect episode scores exactly 1.0 despite float sums.
         weighted = round(math.fsum(parts) / total, _DIGITS)
-        score = round(min(1.0, max(0.0, weighted - math.fsum(p.amount for p in penalties))),
+        score = round(min(1.0, max(0.0, weighted - math.fsum(p["amount"] for p in penalties))),
                       _DIGITS)
-        dropped = tuple(n for n in CRITERIA_WEIGHTS if values[n][0] is None)
-        return GradeReport(
-            task_id=task.task_id, score=score, weighted_score=weighted,
-            criteria=tuple(criteria), penalties=tuple(penalties), dropped=dropped,
-            sla_breached=not sla_met, invalid_operations=self.invalid_operations,
-            premature_status=self.premature,
-        )
+        return {
+            "task_id": task.task_id, "score": score, "weighted_score": weighted,
+            "criteria": criteria, "penalties": penalties,
+            "dropped": [n for n in CRITERIA_WEIGHTS if values[n][0] is None],
+            "sla_breached": not sla_met, "invalid_operations": self.invalid_operations,
+            "premature_status": self.premature,
+        }
 
     def _escalation(self) -> tuple[float, str]:
         task = self.task
@@ -398,7 +404,7 @@ def step_rewards(task: SupportTaskSpec, trace: Trace) -> list[float]:
     started = False
     for event in trace.events:
         if event.kind == "turn" and started and not accumulator.ended:
-            score = accumulator.report().score
+            score = accumulator.report_data()["score"]
             rewards.append(score - previous)
             previous = score
         if event.kind == "turn":
@@ -406,5 +412,5 @@ def step_rewards(task: SupportTaskSpec, trace: Trace) -> list[float]:
         accumulator.feed(event)
     # The last turn's reward; with no turn at all (the agent failed before its first),
     # one reward carries the whole score, so the rewards still sum to it.
-    rewards.append(accumulator.report().score - previous)
+    rewards.append(accumulator.report_data()["score"] - previous)
     return rewards

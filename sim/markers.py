@@ -16,7 +16,14 @@ __all__ = ["group_met", "groups_met"]
 @lru_cache(maxsize=4096)
 def _pattern(term: str) -> re.Pattern[str]:
     words = [re.escape(w) for w in term.lower().split()]
-    return re.compile(r"(?<![\w])" + r"\s+".join(words) + r"(?![\w])")
+    if not words:
+        return re.compile(r"(?<![\w])(?![\w])")
+    # "Not after a word character", checked just after the first word rather than before
+    # it: a pattern that starts with a literal lets the engine skip ahead to candidate
+    # places, which makes a search several times faster.
+    first = words[0]
+    return re.compile(first + r"(?<!\w" + first + ")" + "".join(r"\s+" + w for w in words[1:])
+                      + r"(?![\w])")
 
 
 def group_met(text: str, group: Iterable[str]) -> bool:
@@ -25,10 +32,15 @@ def group_met(text: str, group: Iterable[str]) -> bool:
     return all(_pattern(term).search(lowered) for term in group)
 
 
+@lru_cache(maxsize=1024)
+def _group_patterns(groups: tuple[tuple[str, ...], ...]) -> tuple[tuple[re.Pattern[str], ...], ...]:
+    return tuple(tuple(_pattern(term) for term in group) for group in groups)
+
+
 def groups_met(text: str, groups: tuple[tuple[str, ...], ...]) -> list[int]:
     """The indices of the groups ``text`` meets."""
     if not groups:
         return []
     lowered = text.lower()
-    return [index for index, group in enumerate(groups)
-            if all(_pattern(term).search(lowered) for term in group)]
+    return [index for index, patterns in enumerate(_group_patterns(groups))
+            if all(pattern.search(lowered) for pattern in patterns)]

@@ -121,8 +121,12 @@ Operation = Annotated[
     Field(discriminator="op"),
 ]
 _OPERATION: TypeAdapter[Any] = TypeAdapter(Operation)
-_OP_NAMES = ("set_fields", "reply", "note", "search_kb", "flag_risk", "escalate",
-             "set_status", "finish")
+_MODELS: dict[str, type[BaseModel]] = {
+    model.model_fields["op"].default: model
+    for model in (SetFields, Reply, Note, SearchKB, FlagRisk, Escalate, SetStatus, Finish)
+}
+_OP_NAMES = tuple(_MODELS)
+_TUPLE_FIELDS = {"reply": ("request_fields",), "flag_risk": ("flags",)}
 
 
 @attrs.frozen
@@ -202,31 +206,38 @@ def parse_operation(item: Any) -> tuple[Any | None, str | None, dict[str, Any]]:
 
 
 def _parse_operation(item: Any) -> tuple[Any | None, str | None, dict[str, Any]]:
-    if isinstance(item, BaseModel):
-        try:
-            item = item.model_dump(mode="python")
-        except Exception as error:  # a hostile model subclass
-            return None, f"operation could not be read: {type(error).__name__}", {}
-    if not isinstance(item, Mapping):
-        return (
-            None,
-            f"operation is a {type(item).__name__}; allowed: an operation model or a dict "
-            "with an 'op' key",
-            {"value": bounded(item)},
-        )
+    if type(item) is not dict:  # a plain dict, the common case, needs no check
+        if isinstance(item, BaseModel):
+            try:
+                item = item.model_dump(mode="python")
+            except Exception as error:  # a hostile model subclass
+                return None, f"operation could not be read: {type(error).__name__}", {}
+        if not isinstance(item, Mapping):
+            return (
+                None,
+                f"operation is a {type(item).__name__}; allowed: an operation model or a "
+                "dict with an 'op' key",
+                {"value": bounded(item)},
+            )
     name = item.get("op")
     if not isinstance(name, str) or name not in _OP_NAMES:
         return (None, f"op: {bounded(name)!r} is unknown; allowed: {', '.join(_OP_NAMES)}",
                 bounded(item))
     data = dict(item)
-    for key in ("request_fields", "flags"):  # JSON has no tuples
+    for key in _TUPLE_FIELDS.get(name, ()):  # JSON has no tuples
         if isinstance(data.get(key), list):
             data[key] = tuple(data[key])
+    model = _MODELS[name]
     try:
-        operation = _OPERATION.validate_python(data)
-    except ValidationError as error:
-        return None, f"{name}: {_first_error(error)}", bounded(item)
-    return operation, None, operation_to_dict(operation)
+        # The model the tag names, validated directly: what the tagged union would do.
+        operation = model.__pydantic_validator__.validate_python(data)
+    except ValidationError:
+        try:  # the union's error names the place the way agents see it documented
+            _OPERATION.validate_python(data)
+        except ValidationError as error:
+            return None, f"{name}: {_first_error(error)}", bounded(item)
+        raise
+    return operation, None, model.__pydantic_serializer__.to_python(operation, mode="json")
 
 
 def parse_turn(turn: Any) -> ParsedTurn:
