@@ -36,9 +36,9 @@ def customer_actor(state: EpisodeState, persona: str) -> Any:
     if persona not in PERSONAS:
         raise ValueError(f"persona {persona!r} is unknown; allowed: {', '.join(PERSONAS)}")
     task = state.task
-    rng = state.rng("customer-values")
-    truth = {field: correct_value(field, rng) for field in task.required_requested_fields}
-    wrong = {field: wrong_value(field, value, rng) for field, value in truth.items()}
+    required = task.required_requested_fields
+    truth: dict[str, str] = {}
+    wrong: dict[str, str] = {}
     times_asked: dict[str, int] = {}
     answers_never = persona == "silent" or task.follow_up_outcome == "none"
     delay = task.customer_reply_delay_minutes * 60
@@ -47,8 +47,12 @@ def customer_actor(state: EpisodeState, persona: str) -> Any:
 
     def answer(field: str) -> tuple[str, str]:
         """(status, value) of the answer to one requested field."""
-        if field not in truth:
+        if field not in required:
             return "not_relevant", NOT_RELEVANT_TEXT
+        if not truth:  # drawn when first needed, all at once, in a fixed order
+            rng = state.rng("customer-values")
+            truth.update((f, correct_value(f, rng)) for f in required)
+            wrong.update((f, wrong_value(f, value, rng)) for f, value in truth.items())
         times_asked[field] = times_asked.get(field, 0) + 1
         if times_asked[field] > 1:
             return "correct", truth[field]

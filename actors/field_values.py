@@ -3,31 +3,46 @@
 A customer answers with :func:`correct_value` or :func:`wrong_value`; a careful
 agent can tell them apart with :func:`looks_valid`, because every wrong value is
 malformed, truncated or the wrong kind of thing. Values derive from a
-``random.Random`` the episode seeds, so the same seed gives the same values.
+generator the episode seeds (a :class:`~sim.draws.Draws`; a ``RandomSource`` works
+too), so the same seed gives the same values.
 """
 
 from __future__ import annotations
 
-import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Protocol, TypeVar
 
-__all__ = ["correct_value", "looks_valid", "wrong_value"]
+__all__ = ["RandomSource", "correct_value", "looks_valid", "wrong_value"]
+
+T = TypeVar("T")
 
 
-def _hex(rng: random.Random, n: int) -> str:
+class RandomSource(Protocol):
+    """What the value makers draw from: the part of ``RandomSource`` they use."""
+
+    def getrandbits(self, k: int, /) -> int: ...
+
+    def randint(self, a: int, b: int, /) -> int: ...
+
+    def choice(self, seq: Sequence[T], /) -> T: ...
+
+    def sample(self, population: Sequence[T], k: int, /) -> list[T]: ...
+
+
+def _hex(rng: RandomSource, n: int) -> str:
     return format(rng.getrandbits(4 * n), f"0{n}x")
 
 
-def _date(rng: random.Random) -> str:
+def _date(rng: RandomSource) -> str:
     return f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
 
 
-def _ip(rng: random.Random) -> str:
+def _ip(rng: RandomSource) -> str:
     return f"203.0.113.{rng.randint(2, 254)}"
 
 
-_CORRECT: dict[str, Callable[[random.Random], str]] = {
+_CORRECT: dict[str, Callable[[RandomSource], str]] = {
     "request_ids": lambda r: ", ".join(f"req_{_hex(r, 12)}" for _ in range(3)),
     "time_window": lambda r: (
         f"{_date(r)} {r.randint(0, 11):02d}:{r.randint(0, 59):02d}-"
@@ -68,7 +83,7 @@ _CORRECT: dict[str, Callable[[random.Random], str]] = {
     ),
 }
 
-_WRONG: dict[str, Callable[[str, random.Random], str]] = {
+_WRONG: dict[str, Callable[[str, RandomSource], str]] = {
     "request_ids": lambda v, r: v.split(",")[0][:8],  # truncated
     "time_window": lambda v, r: "since this morning, I think",
     "regions": lambda v, r: "everywhere",
@@ -116,13 +131,13 @@ _VALID: dict[str, re.Pattern[str]] = {
 _GENERIC_VALID = re.compile(r"^value-[0-9a-f]{8}$")
 
 
-def correct_value(field: str, rng: random.Random) -> str:
+def correct_value(field: str, rng: RandomSource) -> str:
     """A well-formed synthetic value for ``field`` (fields a task added get a generic one)."""
     make = _CORRECT.get(field)
     return make(rng) if make else f"value-{_hex(rng, 8)}"
 
 
-def wrong_value(field: str, correct: str, rng: random.Random) -> str:
+def wrong_value(field: str, correct: str, rng: RandomSource) -> str:
     """A value for ``field`` that :func:`looks_valid` rejects, derived from the right one."""
     make = _WRONG.get(field)
     return make(correct, rng) if make else correct[:6]

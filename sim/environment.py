@@ -28,7 +28,6 @@ deliveries to oneself. Nothing here knows what the actors are.
 from __future__ import annotations
 
 import heapq
-from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -80,7 +79,7 @@ class _Actor:
     #: The actor's trio task once started; it waits in :meth:`Environment._receive`.
     task: trio.lowlevel.Task | None = None
     #: Timers that fired while the actor slept until another one, kept for ``receive``.
-    pending: deque[Any] = attrs.field(factory=deque)
+    pending: list[Timer] = attrs.field(factory=list)
     #: The timer a sleeping actor waits for; other deliveries are kept in ``held``.
     wake_on: Timer | None = None
     held: list[Any] = attrs.field(factory=list)
@@ -186,9 +185,26 @@ class Environment:
 
     # -- running -------------------------------------------------------------------
     async def run(self) -> None:
-        async with trio.open_nursery() as nursery:
-            self._nursery = nursery
-            self._resume_next(None)
+        """Run the episode to its end in the calling task.
+
+        The calling task is not idle meanwhile: it serves as the task of the first actor
+        to start, so an episode of n actors starts only n - 1 new tasks.
+        """
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                heap = self._heap
+                if heap and heap[0][4] is _START:
+                    _, _, _, first, _ = heapq.heappop(heap)
+                    self.deliveries += 1
+                    await self._run_actor(first)
+                else:
+                    self._resume_next(None)
+        finally:
+            # Undelivered callbacks hold contexts that point back here: without this
+            # cycle a finished episode is freed at once rather than by the cyclic GC.
+            self._heap.clear()
+            self._nursery = None
         if self._failure is not None:
             raise SimulationError(
                 f"{type(self._failure).__name__}: {self._failure}"
@@ -332,7 +348,7 @@ class ActorContext:
         """Wait for the next delivery: a message or one of one's own timers."""
         pending = self._actor.pending
         while pending:  # timers that fired while this actor slept
-            item = pending.popleft()
+            item = pending.pop(0)
             if not item.cancelled:
                 return item
         return await self._env._next_delivery(self._actor)

@@ -9,7 +9,6 @@ Nothing here knows which customer or team actors a world uses.
 from __future__ import annotations
 
 import hashlib
-import random
 import time
 from importlib import metadata
 from typing import Any, Literal, Protocol
@@ -17,6 +16,7 @@ from typing import Any, Literal, Protocol
 import attrs
 from pydantic import BaseModel, ConfigDict, Field
 
+from sim.draws import Draws
 from sim.environment import (
     PRIORITY_CHECK,
     PRIORITY_TURN,
@@ -37,7 +37,7 @@ from sim.messages import (
     team_address,
 )
 from sim.observation import Observation
-from sim.operations import Escalate, Finish, Reply, SearchKB, SetStatus, bounded, parse_turn
+from sim.operations import bounded, parse_turn
 from sim.ticket import TicketState, apply_operation, check_operation
 from sim.trace import Trace, TraceEvent, TraceHeader, TraceResult
 from tasks.base import TERMINAL_STATUSES, KnowledgeSnippet, SupportTaskSpec
@@ -108,9 +108,9 @@ class EpisodeState:
     #: The parsed operation being recorded, handed to the live grader with its event.
     recorded_operation: Any = None
 
-    def rng(self, purpose: str) -> random.Random:
-        """A random generator private to this episode and ``purpose``."""
-        return random.Random(stable_seed(self.task.task_id, self.seed, purpose))
+    def rng(self, purpose: str) -> Draws:
+        """Random draws private to this episode and ``purpose``."""
+        return Draws(self.task.task_id, self.seed, purpose)
 
     def sla_met_now(self) -> bool:
         status = self.ticket.effective_status(self.task.gold_queue)
@@ -246,6 +246,9 @@ def _agent_actor(
                 break
             finally:
                 state.latencies.append(time.perf_counter() - started)
+                # Not held while waiting for the next turn: thousands of episodes in
+                # flight would each keep one.
+                del observation
             results, kb, done = _apply_turn(ctx, state, turn, decision)
             if done:
                 reason = "finished"
@@ -289,19 +292,18 @@ def _apply_turn(
         ctx.record("operation", {"turn": turn, "index": index, "op": raw})
         state.recorded_operation = None
         results.append({"index": index, "op": name, "ok": True, "error": None})
-        if isinstance(operation, Reply):
+        kind = operation.op
+        if kind == "reply":
             state.reply_times.append(ctx.now)
             ctx.send(CUSTOMER, PublicReply(operation.message, operation.request_fields, turn))
-        elif isinstance(operation, Escalate):
+        elif kind == "escalate":
             ctx.send(team_address(operation.queue),
                      EscalationRequest(operation.queue, operation.summary, turn))
-        elif isinstance(operation, SearchKB):
+        elif kind == "search_kb":
             kb = search_knowledge_base(task.knowledge_base, operation.query)
             ctx.record("kb_results", {"turn": turn, "index": index,
                                       "article_ids": [a.article_id for a in kb]})
-        elif isinstance(operation, Finish) or (
-            isinstance(operation, SetStatus) and operation.status in TERMINAL_STATUSES
-        ):
+        elif kind == "finish" or (kind == "set_status" and operation.status in TERMINAL_STATUSES):
             done = True
     return results, kb, done
 

@@ -23,10 +23,6 @@ from sim.messages import TEAM_PREFIX
 from sim.operations import (
     MAX_NOTE_CHARS,
     MAX_REPLY_CHARS,
-    Escalate,
-    Note,
-    Reply,
-    SetStatus,
     parse_operation,
 )
 from sim.ticket import TicketState, apply_operation
@@ -154,11 +150,12 @@ class GradeAccumulator:
     answered_once: bool = False
     rerequested: dict[str, None] = attrs.field(factory=dict)
     bad_fields: dict[str, None] = attrs.field(factory=dict)
-    received: set[str] = attrs.field(factory=set)
+    # Ordered sets as dicts: far smaller than sets, and thousands of episodes run at once.
+    received: dict[str, None] = attrs.field(factory=dict)
     premature: bool = False
-    reply_groups: set[int] = attrs.field(factory=set)
-    note_groups: set[int] = attrs.field(factory=set)
-    forbidden_groups: set[int] = attrs.field(factory=set)
+    reply_groups: dict[int, None] = attrs.field(factory=dict)
+    note_groups: dict[int, None] = attrs.field(factory=dict)
+    forbidden_groups: dict[int, None] = attrs.field(factory=dict)
     last_reply_seq: int = -1
     gold_escalation_turns: list[int] = attrs.field(factory=list)
     other_escalations: int = 0
@@ -211,7 +208,8 @@ class GradeAccumulator:
                 return
         task = self.task
         apply_operation(self.ticket, operation)
-        if isinstance(operation, Reply) and len(operation.message) <= MAX_REPLY_CHARS:
+        kind = operation.op
+        if kind == "reply" and len(operation.message) <= MAX_REPLY_CHARS:
             self.last_reply_seq = event.seq
             if event.t <= task.sla_deadline_seconds:
                 self.replies_by_deadline += 1
@@ -219,21 +217,22 @@ class GradeAccumulator:
                 self.requested[field] = None
                 if self.answered_once:
                     self.rerequested[field] = None
-            self.reply_groups.update(groups_met(operation.message, task.required_reply_markers))
+            self.reply_groups.update(
+                dict.fromkeys(groups_met(operation.message, task.required_reply_markers)))
             self.forbidden_groups.update(
-                groups_met(operation.message, task.forbidden_reply_markers)
-            )
-        elif isinstance(operation, Note) and len(operation.text) <= MAX_NOTE_CHARS:
-            self.note_groups.update(groups_met(operation.text, task.required_note_markers))
-        elif isinstance(operation, Escalate):
+                dict.fromkeys(groups_met(operation.message, task.forbidden_reply_markers)))
+        elif kind == "note" and len(operation.text) <= MAX_NOTE_CHARS:
+            self.note_groups.update(
+                dict.fromkeys(groups_met(operation.text, task.required_note_markers)))
+        elif kind == "escalate":
             if operation.queue == task.gold_queue:
                 self.gold_escalation_turns.append(self.turn)
             else:
                 self.other_escalations += 1
             if operation.queue in task.over_escalation_queues:
                 self.over_escalations.append(operation.queue)
-        elif isinstance(operation, SetStatus) and operation.status in TERMINAL_STATUSES:
-            if not set(task.required_requested_fields) <= self.received:
+        elif kind == "set_status" and operation.status in TERMINAL_STATUSES:
+            if not all(f in self.received for f in task.required_requested_fields):
                 self.premature = True
 
     def _answer(self, payload: dict[str, Any]) -> None:
@@ -246,7 +245,7 @@ class GradeAccumulator:
             if not isinstance(status, str):
                 status = None
             if status == "correct":
-                self.received.add(name)
+                self.received[name] = None
             elif status in BAD_ANSWER_STATUSES and name in required and name not in self.received:
                 self.bad_fields[name] = None
         self.answered_once = True

@@ -11,7 +11,7 @@ from typing import Any
 
 import attrs
 
-from sim.operations import Escalate, FlagRisk, Reply, SetFields, SetStatus, bounded
+from sim.operations import bounded
 from tasks.catalog import Catalog
 
 __all__ = ["INITIAL_PRIORITY", "INITIAL_QUEUE", "INITIAL_STATUS", "TicketState", "apply_operation"]
@@ -68,46 +68,52 @@ def _check(value: str, allowed: tuple[str, ...], name: str) -> str | None:
 
 def check_operation(operation: Any, catalog: Catalog) -> str | None:
     """Why ``operation`` is invalid against ``catalog``, or ``None`` when it is valid."""
-    errors: list[str | None] = []
-    if isinstance(operation, SetFields):
-        if operation.queue is not None:
-            errors.append(_check(operation.queue, catalog.queues, "queue"))
-        if operation.priority is not None:
-            errors.append(_check(operation.priority, catalog.priorities, "priority"))
-        if operation.issue_type is not None:
-            errors.append(_check(operation.issue_type, catalog.issue_types, "issue_type"))
-    elif isinstance(operation, Reply):
-        errors.extend(_check(f, catalog.fields, "request_fields") for f in operation.request_fields)
-    elif isinstance(operation, FlagRisk):
-        errors.extend(_check(f, catalog.risk_flags, "flags") for f in operation.flags)
-    elif isinstance(operation, Escalate):
-        errors.append(_check(operation.queue, catalog.queues, "queue"))
-    elif isinstance(operation, SetStatus):
-        errors.append(_check(operation.status, catalog.statuses, "status"))
-        if operation.resolution_code is not None:
-            errors.append(
-                _check(operation.resolution_code, catalog.resolution_codes, "resolution_code")
-            )
-    return next((e for e in errors if e is not None), None)
+    kind = operation.op  # a string compare: cheaper than isinstance on models
+    if kind == "set_fields":
+        if operation.queue is not None and operation.queue not in catalog.queues:
+            return _check(operation.queue, catalog.queues, "queue")
+        if operation.priority is not None and operation.priority not in catalog.priorities:
+            return _check(operation.priority, catalog.priorities, "priority")
+        if operation.issue_type is not None and operation.issue_type not in catalog.issue_types:
+            return _check(operation.issue_type, catalog.issue_types, "issue_type")
+    elif kind == "reply":
+        for field in operation.request_fields:
+            if field not in catalog.fields:
+                return _check(field, catalog.fields, "request_fields")
+    elif kind == "flag_risk":
+        for flag in operation.flags:
+            if flag not in catalog.risk_flags:
+                return _check(flag, catalog.risk_flags, "flags")
+    elif kind == "escalate":
+        if operation.queue not in catalog.queues:
+            return _check(operation.queue, catalog.queues, "queue")
+    elif kind == "set_status":
+        if operation.status not in catalog.statuses:
+            return _check(operation.status, catalog.statuses, "status")
+        code = operation.resolution_code
+        if code is not None and code not in catalog.resolution_codes:
+            return _check(code, catalog.resolution_codes, "resolution_code")
+    return None
 
 
 def apply_operation(state: TicketState, operation: Any) -> None:
     """Apply a valid (already checked) operation to ``state``."""
-    if isinstance(operation, SetFields):
+    kind = operation.op
+    if kind == "set_fields":
         if operation.queue is not None:
             state.queue = operation.queue
         if operation.priority is not None:
             state.priority = operation.priority
         if operation.issue_type is not None:
             state.issue_type = operation.issue_type
-    elif isinstance(operation, FlagRisk):
+    elif kind == "flag_risk":
         for flag in operation.flags:
             if flag not in state.risk_flags:
                 state.risk_flags.append(flag)
-    elif isinstance(operation, Escalate):
+    elif kind == "escalate":
         state.status = "escalated"
         state.escalated_to = operation.queue
-    elif isinstance(operation, SetStatus):
+    elif kind == "set_status":
         state.status = operation.status
         if operation.status != "escalated":
             state.escalated_to = None
