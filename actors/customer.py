@@ -15,6 +15,7 @@ an SLA breach.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from actors.field_values import correct_value, wrong_value
@@ -64,41 +65,45 @@ def customer_actor(state: EpisodeState, persona: str) -> Any:
             return "wrong", wrong[field]
         return "missing", MISSING_TEXT
 
+    nudge: Timer | None = None
+
+    def send_nudge(ctx: ActorContext) -> None:
+        nonlocal nudge
+        text = "Any update on this? I haven't heard back in 15 minutes."
+        ctx.record("customer_nudge", {"text": text})
+        ctx.send(AGENT, Inbound(CUSTOMER, "customer_nudge", text, time=ctx.now))
+        nudge = ctx.call_later(NUDGE_SECONDS, send_nudge)
+
+    def send_answer(turn: int, answered: dict[str, tuple[str, str]], ctx: ActorContext) -> None:
+        lines = [f"- {field}: {value}" for field, (_, value) in answered.items()]
+        text = "Here is what I have:\n" + "\n".join(lines)
+        ctx.record("customer_answer", {
+            "request_turn": turn,
+            "fields": {f: {"value": v, "status": s} for f, (s, v) in answered.items()},
+        })
+        ctx.send(AGENT, Inbound(
+            CUSTOMER, "customer_answer", text,
+            fields=tuple((f, v) for f, (_, v) in answered.items()), time=ctx.now,
+        ))
+
     async def body(ctx: ActorContext) -> None:
-        nudge: Timer | None = None
+        # Timed work (answers, nudges) runs as kernel callbacks: no wake-up of this task.
+        nonlocal nudge
         if persona == "impatient":
-            nudge = ctx.set_timer(NUDGE_SECONDS, "nudge")
+            nudge = ctx.call_later(NUDGE_SECONDS, send_nudge)
         while True:
             item = await ctx.receive()
             if isinstance(item, PublicReply):
                 if nudge is not None:
                     nudge.cancel()
-                    nudge = ctx.set_timer(NUDGE_SECONDS, "nudge")
+                    nudge = ctx.call_later(NUDGE_SECONDS, send_nudge)
                 if item.request_fields and not answers_never:
                     answered = {f: answer(f) for f in dict.fromkeys(item.request_fields)}
-                    ctx.set_timer(delay, ("answer", item.turn, answered))
-            elif isinstance(item, SlaBreached):
-                if persona == "impatient":
-                    text = "Your SLA has been breached and I still have no resolution. " \
-                           "This is unacceptable; I am escalating this with our account team."
-                    ctx.record("customer_complaint", {"text": text})
-                    ctx.send(AGENT, Inbound(CUSTOMER, "customer_complaint", text, time=ctx.now))
-            elif isinstance(item, Timer) and item.payload == "nudge":
-                text = "Any update on this? I haven't heard back in 15 minutes."
-                ctx.record("customer_nudge", {"text": text})
-                ctx.send(AGENT, Inbound(CUSTOMER, "customer_nudge", text, time=ctx.now))
-                nudge = ctx.set_timer(NUDGE_SECONDS, "nudge")
-            elif isinstance(item, Timer) and isinstance(item.payload, tuple):
-                _, turn, answered = item.payload
-                lines = [f"- {field}: {value}" for field, (_, value) in answered.items()]
-                text = "Here is what I have:\n" + "\n".join(lines)
-                ctx.record("customer_answer", {
-                    "request_turn": turn,
-                    "fields": {f: {"value": v, "status": s} for f, (s, v) in answered.items()},
-                })
-                ctx.send(AGENT, Inbound(
-                    CUSTOMER, "customer_answer", text,
-                    fields=tuple((f, v) for f, (_, v) in answered.items()), time=ctx.now,
-                ))
+                    ctx.call_later(delay, partial(send_answer, item.turn, answered))
+            elif isinstance(item, SlaBreached) and persona == "impatient":
+                text = "Your SLA has been breached and I still have no resolution. " \
+                       "This is unacceptable; I am escalating this with our account team."
+                ctx.record("customer_complaint", {"text": text})
+                ctx.send(AGENT, Inbound(CUSTOMER, "customer_complaint", text, time=ctx.now))
 
     return body

@@ -12,9 +12,10 @@ never answers).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from sim.environment import ActorContext, Timer
+from sim.environment import ActorContext
 from sim.episode import EpisodeState
 from sim.messages import AGENT, EscalationRequest, Inbound
 
@@ -31,33 +32,36 @@ def team_actor(state: EpisodeState, queue: str, faults: tuple[str, ...]) -> Any:
     owner = queue == task.gold_queue
     name = queue.replace("_", " ")
 
+    def reply(timer: str, ctx: ActorContext) -> None:
+        kind, text = _message(timer, name, task.follow_up_message)
+        payload: dict[str, Any] = {"queue": queue, "text": text}
+        if kind == "team_bounce":
+            payload["reopened"] = state.ticket.bounce(queue)
+        ctx.record(kind, payload)
+        ctx.send(AGENT, Inbound(ctx.name, kind, text, time=ctx.now))
+
     async def body(ctx: ActorContext) -> None:
+        # Replies due later run as kernel callbacks: no wake-up of this task for them.
         accepted = False
         while True:
             item = await ctx.receive()
-            if isinstance(item, EscalationRequest):
-                if not owner:
-                    ctx.set_timer(task.team_bounce_delay_minutes * 60, "bounce")
-                elif "team_silent" in faults:
-                    ctx.record("team_silent", {"queue": queue})
-                elif accepted:
-                    ctx.set_timer(task.team_ack_delay_minutes * 60, "ack_again")
-                else:
-                    accepted = True
-                    ctx.set_timer(task.team_ack_delay_minutes * 60, "ack")
-                    update = task.team_update_delay_minutes * 60
-                    if "slow_eta" in faults:
-                        update *= 2
-                    ctx.set_timer(update, "update")
-                    if "eta_slips" in faults:
-                        ctx.set_timer(update + SLIP_SECONDS, "slip")
-            elif isinstance(item, Timer):
-                kind, text = _message(item.payload, name, task.follow_up_message)
-                payload: dict[str, Any] = {"queue": queue, "text": text}
-                if kind == "team_bounce":
-                    payload["reopened"] = state.ticket.bounce(queue)
-                ctx.record(kind, payload)
-                ctx.send(AGENT, Inbound(ctx.name, kind, text, time=ctx.now))
+            if not isinstance(item, EscalationRequest):
+                continue
+            if not owner:
+                ctx.call_later(task.team_bounce_delay_minutes * 60, partial(reply, "bounce"))
+            elif "team_silent" in faults:
+                ctx.record("team_silent", {"queue": queue})
+            elif accepted:
+                ctx.call_later(task.team_ack_delay_minutes * 60, partial(reply, "ack_again"))
+            else:
+                accepted = True
+                ctx.call_later(task.team_ack_delay_minutes * 60, partial(reply, "ack"))
+                update = task.team_update_delay_minutes * 60
+                if "slow_eta" in faults:
+                    update *= 2
+                ctx.call_later(update, partial(reply, "update"))
+                if "eta_slips" in faults:
+                    ctx.call_later(update + SLIP_SECONDS, partial(reply, "slip"))
 
     return body
 

@@ -63,10 +63,15 @@ class _Stopped(BaseException):
 
 @attrs.define(eq=False, slots=True)
 class Timer:
-    """A pending delivery to oneself; :meth:`cancel` drops it before it fires."""
+    """A pending delivery to oneself; :meth:`cancel` drops it before it fires.
+
+    A timer with a ``callback`` is never delivered: the kernel calls it instead (see
+    :meth:`ActorContext.call_later`).
+    """
 
     payload: Any
     cancelled: bool = False
+    callback: Callable[[ActorContext], None] | None = None
 
     def cancel(self) -> None:
         self.cancelled = True
@@ -76,6 +81,8 @@ class Timer:
 class _Actor:
     name: str
     body: ActorBody | None = None
+    #: What the actor's code (and its callbacks) see of the kernel; set right after init.
+    context: ActorContext = attrs.field(init=False)
     #: The actor's trio task once started; it waits in :meth:`Environment._receive`.
     task: trio.lowlevel.Task | None = None
     #: Timers that fired while the actor slept until another one, kept for ``receive``.
@@ -97,12 +104,6 @@ class _Start:
 
 
 _START = _Start()
-
-
-@attrs.frozen
-class _Callback:
-    callback: Callable[[ActorContext], None]
-    context: ActorContext
 
 
 _HeapEntry = tuple[int, int, int, _Actor, Any]
@@ -137,6 +138,7 @@ class Environment:
         if name in self._actors:
             raise ValueError(f"actor {name!r} already exists")
         actor = _Actor(name, body)
+        actor.context = ActorContext(self, actor)
         self._actors[name] = actor
         self._schedule(actor, 0, _START, PRIORITY_MESSAGE)
 
@@ -150,9 +152,8 @@ class Environment:
         if time < self.now:
             raise ValueError(f"time {time} is in the past (now {self.now})")
         actor = _Actor(name)
-        self._seq += 1
-        heapq.heappush(self._heap, (time, priority, self._seq, actor,
-                                    _Callback(callback, ActorContext(self, actor))))
+        actor.context = ActorContext(self, actor)
+        self._schedule(actor, time - self.now, Timer(None, callback=callback), priority)
 
     def add_factory(self, prefix: str, factory: Callable[[str], ActorBody | None]) -> None:
         """Create actors on demand: a message to ``prefix + x`` spawns ``factory(prefix + x)``."""
@@ -242,15 +243,20 @@ class Environment:
         heap = self._heap
         while heap and not self._ended:
             time, _, _, actor, payload = heapq.heappop(heap)
-            if actor.done or (type(payload) is Timer and payload.cancelled):
+            if actor.done:
                 continue
+            if type(payload) is Timer:
+                if payload.cancelled:
+                    continue
+                if payload.callback is not None:
+                    self.now = time
+                    self.deliveries += 1
+                    try:
+                        payload.callback(actor.context)
+                    except Exception as error:
+                        self._fail(error)
+                    continue
             self.now = time
-            if type(payload) is _Callback:
-                try:
-                    payload.callback(payload.context)
-                except Exception as error:
-                    self._fail(error)
-                continue
             self.deliveries += 1
             if payload is _START:
                 assert self._nursery is not None
@@ -298,7 +304,7 @@ class Environment:
         body, actor.body = actor.body, None
         assert body is not None
         try:
-            await body(ActorContext(self, actor))
+            await body(actor.context)
         except _Stopped:
             actor.done = True
             self._unwind(actor)  # it may have been the one that stopped the episode
@@ -341,6 +347,20 @@ class ActorContext:
     def set_timer(self, delay: int, payload: Any = None, *, priority: int = 0) -> Timer:
         """Deliver a :class:`Timer` to oneself after ``delay`` seconds."""
         timer = Timer(payload)
+        self._env._schedule(self._actor, delay, timer, priority)
+        return timer
+
+    def call_later(self, delay: int, callback: Callable[[ActorContext], None], *,
+                   priority: int = 0) -> Timer:
+        """Run ``callback(context)`` ``delay`` seconds from now, as this actor, without
+        waking it; ``cancel()`` the returned timer to drop it.
+
+        For timer work that only looks, records and sends (a reply due in ten minutes):
+        the kernel calls it when its time comes, in the order a timer would have been
+        delivered, and it costs no task switch. A callback must not block. If the actor
+        has finished by then, it is not called.
+        """
+        timer = Timer(None, callback=callback)
         self._env._schedule(self._actor, delay, timer, priority)
         return timer
 

@@ -281,7 +281,9 @@ def _apply_turn(
     ):
         if operation is not None:
             error = check_operation(operation, task.catalog)
-        name = raw.get("op") if isinstance(raw.get("op"), str) else None
+            name: str | None = operation.op
+        else:
+            name = raw.get("op") if isinstance(raw.get("op"), str) else None
         if error is not None:
             ctx.record("invalid_operation", {"turn": turn, "index": index,
                                              "op": bounded(raw), "error": error})

@@ -260,22 +260,21 @@ class GradeAccumulator:
         gives), without building the models: the live episode's fast path."""
         task, ticket = self.task, self.ticket
         values: dict[str, tuple[float | None, str]] = {}
-
-        def equal(name: str, value: str | None, gold: str) -> None:
-            ok = value == gold
-            values[name] = (1.0 if ok else 0.0,
-                            f"final {name} {value!r}" + (" is gold" if ok else f", gold {gold!r}"))
-
-        equal("queue", ticket.queue, task.gold_queue)
-        equal("priority", ticket.priority, task.gold_priority)
-        equal("issue_type", ticket.issue_type, task.gold_issue_type)
         status = self._effective_status()
-        if self.premature and status == task.gold_status:
-            values["status"] = (0.0, f"{status!r} was set before every required field was "
+        for name, final, gold in (
+            ("queue", ticket.queue, task.gold_queue),
+            ("priority", ticket.priority, task.gold_priority),
+            ("issue_type", ticket.issue_type, task.gold_issue_type),
+            ("status", status, task.gold_status),
+            ("resolution_code", ticket.resolution_code, task.gold_resolution_code),
+        ):
+            if final != gold:
+                values[name] = (0.0, f"final {name} {final!r}, gold {gold!r}")
+            elif name == "status" and self.premature:
+                values[name] = (0.0, f"{status!r} was set before every required field was "
                                 "received correctly (premature)")
-        else:
-            equal("status", status, task.gold_status)
-        equal("resolution_code", ticket.resolution_code, task.gold_resolution_code)
+            else:
+                values[name] = (1.0, f"final {name} {final!r} is gold")
         required = task.required_requested_fields
         values["fields_requested"] = (
             _f1(self.requested, required),

@@ -42,5 +42,11 @@ def groups_met(text: str, groups: tuple[tuple[str, ...], ...]) -> list[int]:
     if not groups:
         return []
     lowered = text.lower()
-    return [index for index, patterns in enumerate(_group_patterns(groups))
-            if all(pattern.search(lowered) for pattern in patterns)]
+    met = []
+    for index, patterns in enumerate(_group_patterns(groups)):
+        for pattern in patterns:
+            if pattern.search(lowered) is None:
+                break
+        else:
+            met.append(index)
+    return met

@@ -220,14 +220,16 @@ def _parse_operation(item: Any) -> tuple[Any | None, str | None, dict[str, Any]]
                 {"value": bounded(item)},
             )
     name = item.get("op")
-    if not isinstance(name, str) or name not in _OP_NAMES:
+    model = _MODELS.get(name) if isinstance(name, str) else None
+    if model is None:
         return (None, f"op: {bounded(name)!r} is unknown; allowed: {', '.join(_OP_NAMES)}",
                 bounded(item))
-    data = dict(item)
+    # Validation only reads its input, so a plain dict is copied only to be changed.
+    data = item if type(item) is dict else dict(item)
     for key in _TUPLE_FIELDS.get(name, ()):  # JSON has no tuples
-        if isinstance(data.get(key), list):
-            data[key] = tuple(data[key])
-    model = _MODELS[name]
+        value = data.get(key)
+        if isinstance(value, list):
+            data = {**data, key: tuple(value)}
     try:
         # The model the tag names, validated directly: what the tagged union would do.
         operation = model.__pydantic_validator__.validate_python(data)
@@ -242,11 +244,13 @@ def _parse_operation(item: Any) -> tuple[Any | None, str | None, dict[str, Any]]
 
 def parse_turn(turn: Any) -> ParsedTurn:
     """Parse an agent's turn. Never raises; see :class:`ParsedTurn`."""
-    if turn is None:
+    if type(turn) is list:  # the common case, spared the checks below
+        pass
+    elif turn is None:
         turn = []
-    if isinstance(turn, BaseModel | Mapping):
+    elif isinstance(turn, BaseModel | Mapping):
         turn = [turn]
-    if not isinstance(turn, list | tuple):
+    elif not isinstance(turn, list | tuple):
         return ParsedTurn(
             operations=(),
             errors=(),
@@ -258,18 +262,12 @@ def parse_turn(turn: Any) -> ParsedTurn:
         )
     entries = list(turn)
     extra = max(0, len(entries) - MAX_OPERATIONS_PER_TURN)
-    operations: list[Any] = []
-    errors: list[str | None] = []
-    raw: list[dict[str, Any]] = []
-    for item in entries[:MAX_OPERATIONS_PER_TURN]:
-        operation, error, shown = parse_operation(item)
-        operations.append(operation)
-        errors.append(error)
-        raw.append(shown)
+    parsed = [parse_operation(item) for item in entries[:MAX_OPERATIONS_PER_TURN]]
+    operations, errors, raw = zip(*parsed, strict=True) if parsed else ((), (), ())
     return ParsedTurn(
-        operations=tuple(operations),
-        errors=tuple(errors),
-        raw=tuple(raw),
+        operations=operations,
+        errors=errors,
+        raw=raw,
         extra_rejected=extra,
         turn_error=(
             f"turn has {len(entries)} operations; allowed: at most "

@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import re
 from functools import cached_property
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -223,6 +224,15 @@ class SupportTaskSpec(_Frozen):
             raise ValueError(f"knowledge_base: article ids {ids!r} repeat; allowed: each once")
         return self
 
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy, as pydantic makes it, minus the values derived from the fields (the
+        catalog, the hash, the deadlines): ``update`` may have changed what they derive from.
+        """
+        copied = super().model_copy(update=update, deep=deep)
+        for name in _DERIVED:
+            copied.__dict__.pop(name, None)
+        return copied
+
     @cached_property
     def catalog(self) -> Catalog:
         """The catalog this task uses: the default one plus ``catalog_extension``."""
@@ -234,14 +244,18 @@ class SupportTaskSpec(_Frozen):
         canonical = self.model_dump_json(round_trip=True)
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
-    @property
+    @cached_property
     def sla_deadline_seconds(self) -> int:
         return self.ticket.sla_minutes_remaining * 60
 
-    @property
+    @cached_property
     def step_seconds(self) -> int:
         return self.sla_step_cost * 60
 
-    @property
+    @cached_property
     def needs_escalation(self) -> bool:
         return self.gold_status == "escalated"
+
+
+#: Values of :class:`SupportTaskSpec` computed once from its fields and cached.
+_DERIVED = ("catalog", "content_hash", "sla_deadline_seconds", "step_seconds", "needs_escalation")

@@ -211,6 +211,22 @@ def test_every_field_the_seed_omits_is_optional(seed: SupportTaskSpec) -> None:
         assert getattr(seed, name) == info.get_default(call_default_factory=True), name
 
 
+def test_a_copy_with_changes_recomputes_what_derives_from_the_fields(
+    seed: SupportTaskSpec,
+) -> None:
+    derived = (seed.content_hash, seed.step_seconds, seed.sla_deadline_seconds,
+               seed.needs_escalation, seed.catalog)  # computed, and cached, on the original
+    ticket = seed.ticket.model_copy(update={"sla_minutes_remaining": 7})
+    copy = seed.model_copy(update={"sla_step_cost": 1, "ticket": ticket,
+                                   "gold_status": "resolved"})
+    assert copy.step_seconds == 60 and copy.sla_deadline_seconds == 7 * 60
+    assert not copy.needs_escalation
+    assert copy.content_hash != seed.content_hash
+    assert (seed.content_hash, seed.step_seconds, seed.sla_deadline_seconds,
+            seed.needs_escalation, seed.catalog) == derived  # the original is untouched
+    assert seed.model_copy().content_hash == seed.content_hash
+
+
 def test_seed_is_found_by_get_task(seed: SupportTaskSpec) -> None:
     assert get_task(SEED_ID) == seed
     assert SEED_ID in list_task_ids()
