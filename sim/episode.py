@@ -158,6 +158,8 @@ class EpisodeResult(BaseModel):
 
 
 _OBSERVATION = Observation.__pydantic_validator__
+#: One entry's outcome, (index, op, ok, error): kept small until the next observation.
+_Outcome = tuple[int, str | None, bool, str | None]
 
 
 class _ObservationMaker:
@@ -181,7 +183,7 @@ class _ObservationMaker:
                          "objective": task.objective, "catalog": task.catalog.model_copy()}
 
     def __call__(self, now: int, turn: int, inbox: list[Inbound],
-                 results: list[dict[str, Any]], kb: tuple[KnowledgeSnippet, ...]) -> Observation:
+                 results: list[_Outcome], kb: tuple[KnowledgeSnippet, ...]) -> Observation:
         state = self.state
         task = state.task
         observation: Observation = _OBSERVATION.validate_python({
@@ -189,7 +191,8 @@ class _ObservationMaker:
             "ticket": {**self.ticket, **state.ticket.view()},
             "messages": [{"time_seconds": m.time, "sender": m.sender, "kind": m.kind,
                           "text": m.text, "fields": dict(m.fields)} for m in inbox],
-            "results": results,
+            "results": [{"index": i, "op": op, "ok": ok, "error": error}
+                        for i, op, ok, error in results],
             # Copies, like the catalog: articles are the task's own objects.
             "kb_results": [article.model_copy() for article in kb],
             "time_seconds": now,
@@ -215,7 +218,7 @@ def _agent_actor(
     async def body(ctx: ActorContext) -> None:
         nonlocal current
         inbox: list[Inbound] = []
-        results: list[dict[str, Any]] = []
+        results: list[_Outcome] = []
         kb: tuple[KnowledgeSnippet, ...] = ()
         reason: str = "max_steps"
         for turn in range(1, task.max_steps + 1):
@@ -263,19 +266,19 @@ def _agent_actor(
 
 def _apply_turn(
     ctx: ActorContext, state: EpisodeState, turn: int, decision: Any
-) -> tuple[list[dict[str, Any]], tuple[KnowledgeSnippet, ...], bool]:
+) -> tuple[list[_Outcome], tuple[KnowledgeSnippet, ...], bool]:
     """Apply every operation of a turn in order; report each one's outcome (as the
     data of the next observation's :class:`OperationResult` entries)."""
     task = state.task
     parsed = parse_turn(decision)
-    results: list[dict[str, Any]] = []
+    results: list[_Outcome] = []
     kb: tuple[KnowledgeSnippet, ...] = ()
     done = False
     if parsed.turn_error is not None:
         ctx.record("invalid_turn", {
             "turn": turn, "error": parsed.turn_error, "rejected": max(1, parsed.extra_rejected)
         })
-        results.append({"index": -1, "op": None, "ok": False, "error": parsed.turn_error})
+        results.append((-1, None, False, parsed.turn_error))
     for index, (operation, error, raw) in enumerate(
         zip(parsed.operations, parsed.errors, parsed.raw, strict=True)
     ):
@@ -287,13 +290,13 @@ def _apply_turn(
         if error is not None:
             ctx.record("invalid_operation", {"turn": turn, "index": index,
                                              "op": bounded(raw), "error": error})
-            results.append({"index": index, "op": name, "ok": False, "error": error})
+            results.append((index, name, False, error))
             continue
         apply_operation(state.ticket, operation)
         state.recorded_operation = operation
         ctx.record("operation", {"turn": turn, "index": index, "op": raw})
         state.recorded_operation = None
-        results.append({"index": index, "op": name, "ok": True, "error": None})
+        results.append((index, name, True, None))
         kind = operation.op
         if kind == "reply":
             state.reply_times.append(ctx.now)
@@ -349,11 +352,6 @@ async def run_episode(
         # Graded as it happens; the operation was parsed once already, by the turn.
         grader.feed(event, state.recorded_operation if kind == "operation" else None)
 
-    header = TraceHeader(
-        task_id=task.task_id, task_hash=task.content_hash, seed=seed, agent=agent_name,
-        persona=world.persona, faults=tuple(world.faults), config=config.trace_view(),
-        code_version=CODE_VERSION,
-    )
     env = Environment(trace=record)
     reset = getattr(agent, "reset", None)
     try:
@@ -381,6 +379,12 @@ async def run_episode(
         score=score,
         report=report,
         error=state.error,
+    )
+    # Made at the end: an episode in flight has no use for it.
+    header = TraceHeader(
+        task_id=task.task_id, task_hash=task.content_hash, seed=seed, agent=agent_name,
+        persona=world.persona, faults=tuple(world.faults), config=config.trace_view(),
+        code_version=CODE_VERSION,
     )
     trace = Trace(header=header, events=tuple(events), result=result_line)
     latencies = state.latencies or [0.0]
