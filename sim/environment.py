@@ -81,8 +81,6 @@ class Timer:
 class _Actor:
     name: str
     body: ActorBody | None = None
-    #: What the actor's code (and its callbacks) see of the kernel; set right after init.
-    context: ActorContext = attrs.field(init=False)
     #: The actor's trio task once started; it waits in :meth:`Environment._receive`.
     task: trio.lowlevel.Task | None = None
     #: Timers that fired while the actor slept until another one, kept for ``receive``.
@@ -138,7 +136,6 @@ class Environment:
         if name in self._actors:
             raise ValueError(f"actor {name!r} already exists")
         actor = _Actor(name, body)
-        actor.context = ActorContext(self, actor)
         self._actors[name] = actor
         self._schedule(actor, 0, _START, PRIORITY_MESSAGE)
 
@@ -152,7 +149,6 @@ class Environment:
         if time < self.now:
             raise ValueError(f"time {time} is in the past (now {self.now})")
         actor = _Actor(name)
-        actor.context = ActorContext(self, actor)
         self._schedule(actor, time - self.now, Timer(None, callback=callback), priority)
 
     def add_factory(self, prefix: str, factory: Callable[[str], ActorBody | None]) -> None:
@@ -252,7 +248,9 @@ class Environment:
                     self.now = time
                     self.deliveries += 1
                     try:
-                        payload.callback(actor.context)
+                        # A fresh context: one kept on the actor would be a reference
+                        # cycle, freeing a finished episode only at the next full GC.
+                        payload.callback(ActorContext(self, actor))
                     except Exception as error:
                         self._fail(error)
                     continue
@@ -309,7 +307,7 @@ class Environment:
         body, actor.body = actor.body, None
         assert body is not None
         try:
-            await body(actor.context)
+            await body(ActorContext(self, actor))
         except _Stopped:
             actor.done = True
             self._unwind(actor)  # it may have been the one that stopped the episode
