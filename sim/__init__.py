@@ -4,6 +4,7 @@ It knows no task and no actor by name: tasks come from :mod:`tasks`, and the
 customer, teams and built-in agents from :mod:`actors`.
 """
 
+from sim.draws import Draws
 from sim.environment import ActorContext, Environment, SimulationError, Timer
 from sim.episode import (
     CODE_VERSION,
@@ -39,6 +40,7 @@ __all__ = [
     "ActorContext",
     "Agent",
     "AgentTimeout",
+    "Draws",
     "Environment",
     "EpisodeConfig",
     "EpisodeJob",

@@ -11,7 +11,7 @@ import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import attrs
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -57,12 +57,12 @@ class TraceHeader(_Line):
     code_version: str
 
 
-@attrs.frozen(slots=True)
-class TraceEvent:
+class TraceEvent(NamedTuple):
     """One event: simulated time ``t``, sequence number, the actor, its kind and payload.
 
-    A plain class rather than a model: episodes make many of these, and they are
-    validated (by :class:`_EventLine`) where they cross a boundary — when a trace is read.
+    A named tuple rather than a model: episodes make many of these (it is the cheapest
+    immutable record to create), and they are validated (by :class:`_EventLine`) where
+    they cross a boundary — when a trace is read.
     """
 
     t: int
