@@ -294,6 +294,50 @@ async def test_a_sleeping_actor_gets_what_arrived_in_order_and_keeps_its_timers(
     assert got == [["m1", "m2", "m3"], "own timer"]
 
 
+async def test_a_callback_can_stop_the_episode_and_every_actor_unwinds() -> None:
+    env = Environment()
+    unwound: list[str] = []
+
+    async def waiter(ctx: ActorContext) -> None:
+        try:
+            await ctx.receive()
+        finally:
+            unwound.append(ctx.name)
+
+    async def timekeeper(ctx: ActorContext) -> None:
+        ctx.call_later(30, lambda c: c.stop())
+        try:
+            await ctx.sleep(1_000)
+        finally:
+            unwound.append(ctx.name)
+
+    env.spawn("a", waiter)
+    env.spawn("keeper", timekeeper)
+    env.spawn("b", waiter)
+    await env.run()
+    assert env.stopped and env.now == 30
+    assert sorted(unwound) == ["a", "b", "keeper"]
+
+
+async def test_an_actor_that_stops_the_episode_and_waits_again_unwinds() -> None:
+    env = Environment()
+    reached: list[str] = []
+
+    async def stopper(ctx: ActorContext) -> None:
+        ctx.stop()
+        reached.append("stopped")
+        await ctx.receive()  # the episode is over: this unwinds the actor
+        reached.append("never")
+
+    async def other(ctx: ActorContext) -> None:
+        await ctx.receive()
+
+    env.spawn("other", other)
+    env.spawn("stopper", stopper)
+    await env.run()
+    assert reached == ["stopped"]
+
+
 def test_a_finished_episode_leaves_no_cyclic_garbage() -> None:
     """Each episode is freed by reference counting as soon as it ends. (A reference
     cycle once kept every finished episode, trace and all, until the cyclic collector
