@@ -53,17 +53,24 @@ def customer_actor(state: EpisodeState, persona: str) -> Any:
         if not truth:  # drawn when first needed, all at once, in a fixed order
             rng = state.rng("customer-values")
             truth.update((f, correct_value(f, rng)) for f in required)
-            wrong.update((f, wrong_value(f, value, rng)) for f, value in truth.items())
         times_asked[field] = times_asked.get(field, 0) + 1
         if times_asked[field] > 1:
             return "correct", truth[field]
         if persona == "confused":
-            return "wrong", wrong[field]
+            return "wrong", wrong_answer(field)
         if task.follow_up_outcome == "complete" or field in task.follow_up_provided_fields:
             return "correct", truth[field]
         if field in task.follow_up_wrong_fields:
-            return "wrong", wrong[field]
+            return "wrong", wrong_answer(field)
         return "missing", MISSING_TEXT
+
+    def wrong_answer(field: str) -> str:
+        # Made only when given, each from its own draws: the value never depends on
+        # which other fields were answered wrong before it.
+        if field not in wrong:
+            rng = state.rng(f"customer-wrong-value:{field}")
+            wrong[field] = wrong_value(field, truth[field], rng)
+        return wrong[field]
 
     nudge: Timer | None = None
 
