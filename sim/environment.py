@@ -12,17 +12,21 @@ an LLM) costs no simulated time: the clock cannot move while it runs.
 Work is kept off trio's scheduler where the outcome cannot differ:
 
 - an actor is started (``nursery.start_soon``) only when its start is delivered, so
-  the start is its first step rather than a wake-up of a waiting task;
+  the start is its first step rather than a wake-up of a waiting task; the first actor
+  runs in the task that called :meth:`Environment.run`;
 - a delivery to the actor that is asking for its next one is returned at once, without
   a task switch;
 - an actor sleeping until a timer (:meth:`ActorContext.sleep`) is not woken for the
   messages that arrive meanwhile: the kernel keeps them and hands them over, in order,
   when it wakes;
-- a monitor registered with :meth:`Environment.call_at` runs as a plain callback.
+- timed work that only records and sends (:meth:`ActorContext.call_later`, and monitors
+  registered with :meth:`Environment.call_at`) runs as a plain callback.
 
 When the episode stops, every waiting actor is woken once with a private exception that
-unwinds it, and :meth:`Environment.run` returns when all of them have. Timers are
-deliveries to oneself. Nothing here knows what the actors are.
+unwinds it, and :meth:`Environment.run` returns when all of them have. Nothing an
+episode builds points back at its environment once it has run, so a finished episode is
+freed at once, by reference counting. Timers are deliveries to oneself. Nothing here
+knows what the actors are.
 """
 
 from __future__ import annotations
@@ -127,7 +131,7 @@ class Environment:
         self._ended = False
         self._failure: BaseException | None = None
         self._record = trace
-        #: Deliveries made so far (starts, messages and timers): a measure of an episode's work.
+        #: Deliveries so far (starts, messages, timers, callbacks): a measure of an episode's work.
         self.deliveries = 0
 
     # -- building an episode -------------------------------------------------------
