@@ -31,13 +31,14 @@ knows what the actors are.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Awaitable, Callable
+from heapq import heappop, heappush
 from typing import Any
 
 import attrs
-import outcome
 import trio
+from outcome import Error, Value
+from trio.lowlevel import reschedule, wait_task_rescheduled
 
 __all__ = [
     "PRIORITY_CHECK",
@@ -196,7 +197,7 @@ class Environment:
                 self._nursery = nursery
                 heap = self._heap
                 if heap and heap[0][4] is _START:
-                    _, _, _, first, _ = heapq.heappop(heap)
+                    _, _, _, first, _ = heappop(heap)
                     self.deliveries += 1
                     await self._run_actor(first)
                 else:
@@ -227,7 +228,7 @@ class Environment:
         if delay < 0:
             raise ValueError(f"delay {delay} is negative")
         self._seq += 1
-        heapq.heappush(self._heap, (self.now + delay, priority, self._seq, actor, payload))
+        heappush(self._heap, (self.now + delay, priority, self._seq, actor, payload))
 
     def _fail(self, error: BaseException) -> None:
         if not self._ended:
@@ -242,7 +243,7 @@ class Environment:
         """
         heap = self._heap
         while heap and not self._ended:
-            time, _, _, actor, payload = heapq.heappop(heap)
+            time, _, _, actor, payload = heappop(heap)
             if actor.done:
                 continue
             if type(payload) is Timer:
@@ -276,7 +277,7 @@ class Environment:
                 return payload
             assert actor.waiting and actor.task is not None
             actor.waiting = False
-            trio.lowlevel.reschedule(actor.task, outcome.Value(payload))
+            reschedule(actor.task, Value(payload))
             return _PARK
         self._ended = True  # stopped, or a deadlock: run() tells which
         self._unwind(asking)
@@ -288,7 +289,7 @@ class Environment:
             if actor.waiting and actor is not asking:
                 actor.waiting = False
                 assert actor.task is not None
-                trio.lowlevel.reschedule(actor.task, outcome.Error(_Stopped()))
+                reschedule(actor.task, Error(_Stopped()))
 
     def _take(self, actor: _Actor) -> Any:
         """The next delivery if it is for ``actor``, else ``_PARK`` (after handing it to its
@@ -381,7 +382,7 @@ class ActorContext:
         actor = self._actor
         item = self._env._take(actor)
         if item is _PARK:
-            item = await trio.lowlevel.wait_task_rescheduled(actor.abort)
+            item = await wait_task_rescheduled(actor.abort)
         return item
 
     async def sleep(self, delay: int, *, priority: int = 0) -> list[Any]:
@@ -396,7 +397,7 @@ class ActorContext:
         try:
             # Only ``timer`` comes back: the kernel keeps what else arrives meanwhile.
             if self._env._take(actor) is _PARK:
-                await trio.lowlevel.wait_task_rescheduled(actor.abort)
+                await wait_task_rescheduled(actor.abort)
         finally:
             actor.wake_on = None
         arrived, actor.held = actor.held, []

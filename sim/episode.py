@@ -346,11 +346,13 @@ async def run_episode(
 
     grader = GradeAccumulator(task)
 
+    append, feed = events.append, grader.feed
+
     def record(now: int, actor: str, kind: str, payload: dict[str, Any]) -> None:
         event = TraceEvent(now, len(events), actor, kind, payload)
-        events.append(event)
+        append(event)
         # Graded as it happens; the operation was parsed once already, by the turn.
-        grader.feed(event, state.recorded_operation if kind == "operation" else None)
+        feed(event, state.recorded_operation if kind == "operation" else None)
 
     env = Environment(trace=record)
     reset = getattr(agent, "reset", None)

@@ -175,10 +175,10 @@ class GradeAccumulator:
         if self.sla_snapshot is None and event.t > task.sla_deadline_seconds:
             self.sla_snapshot = self._sla_met_now()
         kind, payload = event.kind, event.payload
-        if kind == "turn":
-            self.turn = _whole_number(payload.get("turn"), self.turn + 1)
-        elif kind == "operation":
+        if kind == "operation":  # the most common kind first
             self._operation(event, operation)
+        elif kind == "turn":
+            self.turn = _whole_number(payload.get("turn"), self.turn + 1)
         elif kind == "invalid_operation":
             self.invalid_operations += 1
         elif kind == "invalid_turn":
@@ -217,13 +217,14 @@ class GradeAccumulator:
                 self.requested[field] = None
                 if self.answered_once:
                     self.rerequested[field] = None
-            self.reply_groups.update(
-                dict.fromkeys(groups_met(operation.message, task.required_reply_markers)))
-            self.forbidden_groups.update(
-                dict.fromkeys(groups_met(operation.message, task.forbidden_reply_markers)))
+            for index in groups_met(operation.message, task.required_reply_markers):
+                self.reply_groups[index] = None
+            if task.forbidden_reply_markers:
+                for index in groups_met(operation.message, task.forbidden_reply_markers):
+                    self.forbidden_groups[index] = None
         elif kind == "note" and len(operation.text) <= MAX_NOTE_CHARS:
-            self.note_groups.update(
-                dict.fromkeys(groups_met(operation.text, task.required_note_markers)))
+            for index in groups_met(operation.text, task.required_note_markers):
+                self.note_groups[index] = None
         elif kind == "escalate":
             if operation.queue == task.gold_queue:
                 self.gold_escalation_turns.append(self.turn)
