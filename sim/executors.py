@@ -97,8 +97,10 @@ async def decide(
     """
     if executor == "inline":
         result = agent.act(observation)
-        if not inspect.isawaitable(result):
-            return agent, result  # a sync call cannot be interrupted: no timer to set
+        # A sync call cannot be interrupted: no timer to set. (A list, the usual answer,
+        # is checked first: isawaitable's ABC check costs more than the call.)
+        if type(result) is list or not inspect.isawaitable(result):
+            return agent, result
     try:
         with trio.fail_after(timeout):
             if executor == "inline":
