@@ -253,6 +253,7 @@ def _agent_actor(
                 # flight would each keep one.
                 del observation
             results, kb, done = _apply_turn(ctx, state, turn, decision)
+            del decision, arrived  # likewise: the trace keeps what matters of them
             if done:
                 reason = "finished"
                 break
