@@ -63,7 +63,7 @@ import math
 import re
 import tomllib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -136,6 +136,13 @@ class _Model(BaseModel):
 
 def _allowed(values: tuple[str, ...] | list[str]) -> str:
     return ", ".join(values)
+
+
+def _only_known(names: Iterable[str], allowed: tuple[str, ...] | list[str], problem: str) -> None:
+    """Raise for the first of ``names`` not in ``allowed``: "'x' <problem>; allowed: …"."""
+    for name in names:
+        if name not in allowed:
+            raise ValueError(f"{name!r} {problem}; allowed: {_allowed(allowed)}")
 
 
 def _is_number(value: Any) -> bool:
@@ -234,38 +241,25 @@ class Expectations(_Model):
     @field_validator("termination_reason")
     @classmethod
     def _reason(cls, value: str | None) -> str | None:
-        if value is not None and value not in TERMINATION_REASONS:
-            raise ValueError(
-                f"{value!r} is unknown; allowed: {_allowed(TERMINATION_REASONS)}"
-            )
+        _only_known((value,) if value is not None else (), TERMINATION_REASONS, "is unknown")
         return value
 
     @field_validator("penalties")
     @classmethod
     def _penalties(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        for name in value or ():
-            if name not in PENALTIES:
-                raise ValueError(f"{name!r} is unknown; allowed: {_allowed(PENALTIES)}")
+        _only_known(value or (), PENALTIES, "is unknown")
         return value
 
     @field_validator("criteria")
     @classmethod
     def _criteria(cls, value: dict[str, Any]) -> dict[str, Any]:
-        for name in value:
-            if name not in CRITERIA_WEIGHTS:
-                raise ValueError(
-                    f"{name!r} is not a criterion; allowed: {_allowed(list(CRITERIA_WEIGHTS))}"
-                )
+        _only_known(value, list(CRITERIA_WEIGHTS), "is not a criterion")
         return value
 
     @field_validator("events")
     @classmethod
     def _events(cls, value: dict[str, Any]) -> dict[str, Any]:
-        for kind in value:
-            if kind not in EVENT_KINDS:
-                raise ValueError(
-                    f"{kind!r} is not an event kind; allowed: {_allowed(EVENT_KINDS)}"
-                )
+        _only_known(value, EVENT_KINDS, "is not an event kind")
         return value
 
     @model_validator(mode="after")
@@ -305,16 +299,13 @@ class _ScenarioFile(_Model):
     @field_validator("persona")
     @classmethod
     def _persona(cls, value: str | None) -> str | None:
-        if value is not None and value not in PERSONAS:
-            raise ValueError(f"{value!r} is unknown; allowed: {_allowed(PERSONAS)}")
+        _only_known((value,) if value is not None else (), PERSONAS, "is unknown")
         return value
 
     @field_validator("faults")
     @classmethod
     def _faults(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for fault in value:
-            if fault not in FAULTS:
-                raise ValueError(f"{fault!r} is unknown; allowed: {_allowed(FAULTS)}")
+        _only_known(value, FAULTS, "is unknown")
         return value
 
     @model_validator(mode="after")
