@@ -3,7 +3,7 @@
 A customer answers with :func:`correct_value` or :func:`wrong_value`; a careful
 agent can tell them apart with :func:`looks_valid`, because every wrong value is
 malformed, truncated or the wrong kind of thing. Values derive from a
-generator the episode seeds (a :class:`~sim.draws.Draws`; a ``RandomSource`` works
+generator the episode seeds (a :class:`~sim.draws.Draws`; a ``random.Random`` works
 too), so the same seed gives the same values.
 """
 
@@ -19,7 +19,7 @@ T = TypeVar("T")
 
 
 class RandomSource(Protocol):
-    """What the value makers draw from: the part of ``RandomSource`` they use."""
+    """What the value makers draw from: the part of ``random.Random`` they use."""
 
     def getrandbits(self, k: int, /) -> int: ...
 

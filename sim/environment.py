@@ -86,7 +86,7 @@ class Timer:
 class _Actor:
     name: str
     body: ActorBody | None = None
-    #: The actor's trio task once started; it waits in :meth:`Environment._receive`.
+    #: The actor's trio task once started; it waits in ``wait_task_rescheduled``.
     task: trio.lowlevel.Task | None = None
     #: Timers that fired while the actor slept until another one, kept for ``receive``.
     pending: list[Timer] = attrs.field(factory=list)
@@ -203,8 +203,9 @@ class Environment:
                 else:
                     self._resume_next(None)
         finally:
-            # Undelivered callbacks hold contexts that point back here: without this
-            # cycle a finished episode is freed at once rather than by the cyclic GC.
+            # Undelivered timers, messages and starts may hold closures that reach back
+            # here (a callback that kept its context): dropping them keeps a finished
+            # episode free of cycles, so it is freed at once rather than by the cyclic GC.
             self._heap.clear()
             self._nursery = None
         if self._failure is not None:
@@ -374,12 +375,12 @@ class ActorContext:
 
     async def receive(self) -> Any:
         """Wait for the next delivery: a message or one of one's own timers."""
-        pending = self._actor.pending
+        actor = self._actor
+        pending = actor.pending
         while pending:  # timers that fired while this actor slept
             item = pending.pop(0)
             if not item.cancelled:
                 return item
-        actor = self._actor
         item = self._env._take(actor)
         if item is _PARK:
             item = await wait_task_rescheduled(actor.abort)
@@ -405,9 +406,7 @@ class ActorContext:
 
     def record(self, kind: str, payload: dict[str, Any]) -> None:
         """Append an event to the episode's trace, stamped with the time and this actor."""
-        env = self._env
-        if env._record is not None and not env._ended:
-            env._record(env.now, self.name, kind, payload)
+        self._env.record(self.name, kind, payload)
 
     def stop(self) -> None:
         """End the episode."""

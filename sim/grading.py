@@ -219,9 +219,8 @@ class GradeAccumulator:
                     self.rerequested[field] = None
             for index in groups_met(operation.message, task.required_reply_markers):
                 self.reply_groups[index] = None
-            if task.forbidden_reply_markers:
-                for index in groups_met(operation.message, task.forbidden_reply_markers):
-                    self.forbidden_groups[index] = None
+            for index in groups_met(operation.message, task.forbidden_reply_markers):
+                self.forbidden_groups[index] = None
         elif kind == "note" and len(operation.text) <= MAX_NOTE_CHARS:
             for index in groups_met(operation.text, task.required_note_markers):
                 self.note_groups[index] = None

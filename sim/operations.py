@@ -182,8 +182,10 @@ def bounded(value: Any, depth: int = 0) -> Any:
 
 
 def operation_to_dict(operation: BaseModel) -> dict[str, Any]:
-    """The dict form of a valid operation, as stored in traces."""
-    return operation.model_dump(mode="json", exclude_defaults=False)
+    """The dict form of a valid operation, as stored in traces (``model_dump(mode="json")``
+    without the wrapper's overhead: this runs for every operation of every episode)."""
+    data: dict[str, Any] = operation.__pydantic_serializer__.to_python(operation, mode="json")
+    return data
 
 
 def _first_error(error: ValidationError) -> str:
@@ -239,7 +241,7 @@ def _parse_operation(item: Any) -> tuple[Any | None, str | None, dict[str, Any]]
         except ValidationError as error:
             return None, f"{name}: {_first_error(error)}", bounded(item)
         raise
-    return operation, None, model.__pydantic_serializer__.to_python(operation, mode="json")
+    return operation, None, operation_to_dict(operation)
 
 
 def parse_turn(turn: Any) -> ParsedTurn:

@@ -60,9 +60,7 @@ class TicketState:
         }
 
 
-def _check(value: str, allowed: tuple[str, ...], name: str) -> str | None:
-    if value in allowed:
-        return None
+def _not_in_catalog(value: str, allowed: tuple[str, ...], name: str) -> str:
     return f"{name}: {bounded(value)!r} is not in the catalog; allowed: {', '.join(allowed)}"
 
 
@@ -71,28 +69,28 @@ def check_operation(operation: Any, catalog: Catalog) -> str | None:
     kind = operation.op  # a string compare: cheaper than isinstance on models
     if kind == "set_fields":
         if operation.queue is not None and operation.queue not in catalog.queues:
-            return _check(operation.queue, catalog.queues, "queue")
+            return _not_in_catalog(operation.queue, catalog.queues, "queue")
         if operation.priority is not None and operation.priority not in catalog.priorities:
-            return _check(operation.priority, catalog.priorities, "priority")
+            return _not_in_catalog(operation.priority, catalog.priorities, "priority")
         if operation.issue_type is not None and operation.issue_type not in catalog.issue_types:
-            return _check(operation.issue_type, catalog.issue_types, "issue_type")
+            return _not_in_catalog(operation.issue_type, catalog.issue_types, "issue_type")
     elif kind == "reply":
         for field in operation.request_fields:
             if field not in catalog.fields:
-                return _check(field, catalog.fields, "request_fields")
+                return _not_in_catalog(field, catalog.fields, "request_fields")
     elif kind == "flag_risk":
         for flag in operation.flags:
             if flag not in catalog.risk_flags:
-                return _check(flag, catalog.risk_flags, "flags")
+                return _not_in_catalog(flag, catalog.risk_flags, "flags")
     elif kind == "escalate":
         if operation.queue not in catalog.queues:
-            return _check(operation.queue, catalog.queues, "queue")
+            return _not_in_catalog(operation.queue, catalog.queues, "queue")
     elif kind == "set_status":
         if operation.status not in catalog.statuses:
-            return _check(operation.status, catalog.statuses, "status")
+            return _not_in_catalog(operation.status, catalog.statuses, "status")
         code = operation.resolution_code
         if code is not None and code not in catalog.resolution_codes:
-            return _check(code, catalog.resolution_codes, "resolution_code")
+            return _not_in_catalog(code, catalog.resolution_codes, "resolution_code")
     return None
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from functools import cached_property
+from functools import cache, cached_property
 from collections.abc import Mapping
 from typing import Any, Literal, Self
 
@@ -44,6 +44,21 @@ def _allowed(values: tuple[str, ...]) -> str:
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy, as pydantic makes it, minus the values ``cached_property`` derived from
+        the fields (a task's catalog, hash, deadlines): ``update`` may have changed what
+        they derive from. Pydantic copies ``__dict__``, cached values included."""
+        copied = super().model_copy(update=update, deep=deep)
+        for name in _cached_properties(type(self)):
+            copied.__dict__.pop(name, None)
+        return copied
+
+
+@cache
+def _cached_properties(cls: type) -> tuple[str, ...]:
+    return tuple(name for klass in cls.__mro__ for name, attr in vars(klass).items()
+                 if isinstance(attr, cached_property))
 
 
 class SupportTicket(_Frozen):
@@ -224,15 +239,6 @@ class SupportTaskSpec(_Frozen):
             raise ValueError(f"knowledge_base: article ids {ids!r} repeat; allowed: each once")
         return self
 
-    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
-        """A copy, as pydantic makes it, minus the values derived from the fields (the
-        catalog, the hash, the deadlines): ``update`` may have changed what they derive from.
-        """
-        copied = super().model_copy(update=update, deep=deep)
-        for name in _DERIVED:
-            copied.__dict__.pop(name, None)
-        return copied
-
     @cached_property
     def catalog(self) -> Catalog:
         """The catalog this task uses: the default one plus ``catalog_extension``."""
@@ -255,7 +261,3 @@ class SupportTaskSpec(_Frozen):
     @cached_property
     def needs_escalation(self) -> bool:
         return self.gold_status == "escalated"
-
-
-#: Values of :class:`SupportTaskSpec` computed once from its fields and cached.
-_DERIVED = ("catalog", "content_hash", "sla_deadline_seconds", "step_seconds", "needs_escalation")
