@@ -1,7 +1,8 @@
 """The per-episode kernel: a simulated clock, actors and their mailboxes.
 
-Each episode has one :class:`Environment`. Actors are trio tasks, started in a
-nursery the environment owns; each blocks only in :meth:`ActorContext.receive` (or
+Each episode has one :class:`Environment`. Actors are trio tasks, taken from a
+:class:`~sim.taskpool.TaskPool` (the runner's, shared by its episodes, or one the
+environment opens for itself); each blocks only in :meth:`ActorContext.receive` (or
 :meth:`ActorContext.sleep`). At most one actor of an episode runs at a time. When it
 blocks, the environment pops the earliest pending delivery (ordered by simulated time,
 then priority, then the order it was scheduled in), moves the clock there and hands it
@@ -11,9 +12,10 @@ an LLM) costs no simulated time: the clock cannot move while it runs.
 
 Work is kept off trio's scheduler where the outcome cannot differ:
 
-- an actor is started (``nursery.start_soon``) only when its start is delivered, so
-  the start is its first step rather than a wake-up of a waiting task; the first actor
-  runs in the task that called :meth:`Environment.run`;
+- an actor is started only when its start is delivered, so the start is its first
+  step rather than a wake-up of a waiting task; the first actor runs in the task that
+  called :meth:`Environment.run`, the others in pooled tasks, which cost a wake-up
+  where a new task would cost a spawn;
 - a delivery to the actor that is asking for its next one is returned at once, without
   a task switch;
 - an actor sleeping until a timer (:meth:`ActorContext.sleep`) is not woken for the
@@ -39,6 +41,8 @@ import attrs
 import trio
 from outcome import Error, Value
 from trio.lowlevel import reschedule, wait_task_rescheduled
+
+from sim.taskpool import TaskPool, open_task_pool
 
 __all__ = [
     "PRIORITY_CHECK",
@@ -126,7 +130,10 @@ class Environment:
         self._seq = 0
         self._actors: dict[str, _Actor] = {}
         self._factories: list[tuple[str, Callable[[str], ActorBody | None]]] = []
-        self._nursery: trio.Nursery | None = None
+        self._pool: TaskPool | None = None
+        #: Actors running in pooled tasks; ``_joiner`` (the task in ``run``) waits for them.
+        self._hosted = 0
+        self._joiner: trio.lowlevel.Task | None = None
         self._stopped = False
         #: Stopped, failed or deadlocked: no delivery happens any more.
         self._ended = False
@@ -186,34 +193,50 @@ class Environment:
         return self._stopped
 
     # -- running -------------------------------------------------------------------
-    async def run(self) -> None:
+    async def run(self, pool: TaskPool | None = None) -> None:
         """Run the episode to its end in the calling task.
 
         The calling task is not idle meanwhile: it serves as the task of the first actor
-        to start, so an episode of n actors starts only n - 1 new tasks.
+        to start, so an episode of n actors needs only n - 1 more. They come from ``pool``
+        (a runner of many episodes shares one), else from a pool of this run's own.
         """
-        try:
-            async with trio.open_nursery() as nursery:
-                self._nursery = nursery
-                heap = self._heap
-                if heap and heap[0][4] is _START:
-                    _, _, _, first, _ = heappop(heap)
-                    self.deliveries += 1
-                    await self._run_actor(first)
-                else:
-                    self._resume_next(None)
-        finally:
-            # Undelivered timers, messages and starts may hold closures that reach back
-            # here (a callback that kept its context): dropping them keeps a finished
-            # episode free of cycles, so it is freed at once rather than by the cyclic GC.
-            self._heap.clear()
-            self._nursery = None
+        if pool is None:
+            async with open_task_pool() as own:
+                await self._run(own)
+        else:
+            await self._run(pool)
         if self._failure is not None:
             raise SimulationError(
                 f"{type(self._failure).__name__}: {self._failure}"
             ) from self._failure
         if not self._stopped:
             raise SimulationError("every actor is waiting and nothing is scheduled")
+
+    async def _run(self, pool: TaskPool) -> None:
+        self._pool = pool
+        try:
+            heap = self._heap
+            if heap and heap[0][4] is _START:
+                _, _, _, first, _ = heappop(heap)
+                self.deliveries += 1
+                await self._run_actor(first)
+            else:
+                self._resume_next(None)
+            if self._hosted:
+                # Return only once every actor has: none outlives its episode.
+                self._joiner = trio.lowlevel.current_task()
+                await wait_task_rescheduled(self._abort_join)
+        finally:
+            # Undelivered timers, messages and starts may hold closures that reach back
+            # here (a callback that kept its context): dropping them keeps a finished
+            # episode free of cycles, so it is freed at once rather than by the cyclic GC.
+            self._heap.clear()
+            self._pool = None
+            self._joiner = None
+
+    def _abort_join(self, _: Any) -> trio.lowlevel.Abort:
+        self._joiner = None
+        return trio.lowlevel.Abort.SUCCEEDED
 
     # -- internals -------------------------------------------------------------------
     def _from_factory(self, name: str) -> _Actor:
@@ -263,8 +286,9 @@ class Environment:
             self.now = time
             self.deliveries += 1
             if payload is _START:
-                assert self._nursery is not None
-                self._nursery.start_soon(self._run_actor, actor)
+                assert self._pool is not None
+                self._hosted += 1
+                self._pool.start_soon(self._run_hosted, actor)
                 return _PARK
             wake_on = actor.wake_on
             if wake_on is not None and payload is not wake_on:
@@ -325,6 +349,15 @@ class Environment:
             return
         actor.done = True
         self._resume_next(None)
+
+    async def _run_hosted(self, actor: _Actor) -> None:
+        try:
+            await self._run_actor(actor)
+        finally:
+            self._hosted -= 1
+            if not self._hosted and self._joiner is not None:
+                reschedule(self._joiner)
+                self._joiner = None
 
 
 class _Park:

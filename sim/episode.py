@@ -38,6 +38,7 @@ from sim.messages import (
 )
 from sim.observation import Observation
 from sim.operations import bounded, parse_turn
+from sim.taskpool import TaskPool
 from sim.ticket import TicketState, apply_operation, check_operation
 from sim.trace import Trace, TraceEvent, TraceHeader, TraceResult
 from tasks.base import TERMINAL_STATUSES, KnowledgeSnippet, SupportTaskSpec
@@ -338,8 +339,13 @@ async def run_episode(
     seed: int = 0,
     agent_name: str = "custom",
     config: EpisodeConfig | None = None,
+    pool: TaskPool | None = None,
 ) -> EpisodeResult:
-    """Run one episode to its end and grade it. Never raises for the agent's faults."""
+    """Run one episode to its end and grade it. Never raises for the agent's faults.
+
+    ``pool`` lends the actors their tasks (see :mod:`sim.taskpool`); by default the
+    episode opens its own.
+    """
     config = config or EpisodeConfig()
     started = time.perf_counter()
     state = EpisodeState(task=task, seed=seed)
@@ -364,7 +370,7 @@ async def run_episode(
         env.call_at(task.sla_deadline_seconds, "sla_monitor", _sla_check(state),
                     priority=PRIORITY_CHECK)
         world.populate(env, state)
-        await env.run()
+        await env.run(pool)
     except SimulationError as error:
         state.termination_reason, state.error = "sim_error", str(error)
         state.ended_at = env.now

@@ -15,6 +15,7 @@ import attrs
 import trio
 
 from sim.episode import EpisodeConfig, EpisodeResult, World, run_episode
+from sim.taskpool import TaskPool, open_task_pool
 from tasks.base import SupportTaskSpec
 
 __all__ = ["EpisodeJob", "run_episodes"]
@@ -47,13 +48,13 @@ class _Unbuildable:
         raise self.error
 
 
-async def _run_job(job: EpisodeJob) -> EpisodeResult:
+async def _run_job(job: EpisodeJob, pool: TaskPool) -> EpisodeResult:
     try:
         agent = job.make_agent()
     except Exception as error:  # agent code: fails its own episode only
         agent = _Unbuildable(error)
     return await run_episode(job.task, agent, world=job.world, seed=job.seed,
-                             agent_name=job.agent_name, config=job.config)
+                             agent_name=job.agent_name, config=job.config, pool=pool)
 
 
 @contextmanager
@@ -96,14 +97,15 @@ async def run_episodes(
     async def worker() -> None:
         # Workers share one iterator: each takes the next job when its episode ends.
         for index, job in pending:
-            result = await _run_job(job)
+            result = await _run_job(job, pool)
             if collect:
                 results[index] = result
             if on_result is not None:
                 on_result(index, result)
 
     with _collector_tuned():
-        async with trio.open_nursery() as nursery:
+        # One pool lends every episode its actors' tasks: a spawn per actor would cost more.
+        async with open_task_pool() as pool, trio.open_nursery() as nursery:
             for _ in range(min(concurrency, len(jobs))):
                 nursery.start_soon(worker)
     return [r for r in results if r is not None]
