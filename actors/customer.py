@@ -33,54 +33,72 @@ CUSTOMER = "customer"
 
 
 def customer_actor(state: EpisodeState, persona: str) -> Any:
-    """The customer's trio task for one episode."""
+    """The customer's trio task for one episode (the body an environment spawns)."""
     if persona not in PERSONAS:
         raise ValueError(f"persona {persona!r} is unknown; allowed: {', '.join(PERSONAS)}")
-    task = state.task
-    required = task.required_requested_fields
-    truth: dict[str, str] = {}
-    wrong: dict[str, str] = {}
-    times_asked: dict[str, int] = {}
-    answers_never = persona == "silent" or task.follow_up_outcome == "none"
-    delay = task.customer_reply_delay_minutes * 60
-    if persona == "slow":  # at least a second past the next turn, so that turn misses it
-        delay = max(delay, 1) + task.step_seconds
+    return _Customer(state, persona).run
 
-    def answer(field: str) -> tuple[str, str]:
+
+class _Customer:
+    # A slotted object rather than closures: thousands of episodes run at once, and
+    # cells and function objects would cost each of them a kilobyte more.
+    __slots__ = ("answers_never", "delay", "nudge", "persona", "state", "times_asked",
+                 "truth", "wrong")
+
+    def __init__(self, state: EpisodeState, persona: str) -> None:
+        task = state.task
+        self.state = state
+        self.persona = persona
+        # Filled when first needed: most episodes ask once, some never.
+        self.truth: dict[str, str] | None = None
+        self.wrong: dict[str, str] | None = None
+        self.times_asked: dict[str, int] | None = None
+        self.answers_never = persona == "silent" or task.follow_up_outcome == "none"
+        delay = task.customer_reply_delay_minutes * 60
+        if persona == "slow":  # at least a second past the next turn, so that turn misses it
+            delay = max(delay, 1) + task.step_seconds
+        self.delay = delay
+        self.nudge: Timer | None = None
+
+    def answer(self, field: str) -> tuple[str, str]:
         """(status, value) of the answer to one requested field."""
+        task = self.state.task
+        required = task.required_requested_fields
         if field not in required:
             return "not_relevant", NOT_RELEVANT_TEXT
-        if not truth:  # drawn when first needed, all at once, in a fixed order
-            rng = state.rng("customer-values")
-            truth.update((f, correct_value(f, rng)) for f in required)
+        truth, times_asked = self.truth, self.times_asked
+        if truth is None or times_asked is None:  # drawn when first needed, in a fixed order
+            rng = self.state.rng("customer-values")
+            truth = self.truth = {f: correct_value(f, rng) for f in required}
+            times_asked = self.times_asked = {}
         times_asked[field] = times_asked.get(field, 0) + 1
         if times_asked[field] > 1:
             return "correct", truth[field]
-        if persona == "confused":
-            return "wrong", wrong_answer(field)
+        if self.persona == "confused":
+            return "wrong", self.wrong_answer(field, truth[field])
         if task.follow_up_outcome == "complete" or field in task.follow_up_provided_fields:
             return "correct", truth[field]
         if field in task.follow_up_wrong_fields:
-            return "wrong", wrong_answer(field)
+            return "wrong", self.wrong_answer(field, truth[field])
         return "missing", MISSING_TEXT
 
-    def wrong_answer(field: str) -> str:
+    def wrong_answer(self, field: str, correct: str) -> str:
         # Made only when given, each from its own draws: the value never depends on
         # which other fields were answered wrong before it.
-        if field not in wrong:
-            rng = state.rng(f"customer-wrong-value:{field}")
-            wrong[field] = wrong_value(field, truth[field], rng)
-        return wrong[field]
+        if self.wrong is None:
+            self.wrong = {}
+        if field not in self.wrong:
+            rng = self.state.rng(f"customer-wrong-value:{field}")
+            self.wrong[field] = wrong_value(field, correct, rng)
+        return self.wrong[field]
 
-    nudge: Timer | None = None
-
-    def send_nudge(ctx: ActorContext) -> None:
-        nonlocal nudge
+    def send_nudge(self, ctx: ActorContext) -> None:
         text = "Any update on this? I haven't heard back in 15 minutes."
         ctx.record("customer_nudge", {"text": text})
         ctx.send(AGENT, Inbound(CUSTOMER, "customer_nudge", text, time=ctx.now))
-        nudge = ctx.call_later(NUDGE_SECONDS, send_nudge)
+        self.nudge = ctx.call_later(NUDGE_SECONDS, self.send_nudge)
 
+    @staticmethod
     def send_answer(turn: int, answered: dict[str, tuple[str, str]], ctx: ActorContext) -> None:
         lines = [f"- {field}: {value}" for field, (_, value) in answered.items()]
         text = "Here is what I have:\n" + "\n".join(lines)
@@ -93,24 +111,26 @@ def customer_actor(state: EpisodeState, persona: str) -> Any:
             fields=tuple((f, v) for f, (_, v) in answered.items()), time=ctx.now,
         ))
 
-    async def body(ctx: ActorContext) -> None:
+    async def run(self, ctx: ActorContext) -> None:
         # Timed work (answers, nudges) runs as kernel callbacks: no wake-up of this task.
-        nonlocal nudge
-        if persona == "impatient":
-            nudge = ctx.call_later(NUDGE_SECONDS, send_nudge)
-        while True:
-            item = await ctx.receive()
-            if isinstance(item, PublicReply):
-                if nudge is not None:
-                    nudge.cancel()
-                    nudge = ctx.call_later(NUDGE_SECONDS, send_nudge)
-                if item.request_fields and not answers_never:
-                    answered = {f: answer(f) for f in dict.fromkeys(item.request_fields)}
-                    ctx.call_later(delay, partial(send_answer, item.turn, answered))
-            elif isinstance(item, SlaBreached) and persona == "impatient":
-                text = "Your SLA has been breached and I still have no resolution. " \
-                       "This is unacceptable; I am escalating this with our account team."
-                ctx.record("customer_complaint", {"text": text})
-                ctx.send(AGENT, Inbound(CUSTOMER, "customer_complaint", text, time=ctx.now))
-
-    return body
+        impatient = self.persona == "impatient"
+        if impatient:
+            self.nudge = ctx.call_later(NUDGE_SECONDS, self.send_nudge)
+        try:
+            while True:
+                item = await ctx.receive()
+                if isinstance(item, PublicReply):
+                    if self.nudge is not None:
+                        self.nudge.cancel()
+                        self.nudge = ctx.call_later(NUDGE_SECONDS, self.send_nudge)
+                    if item.request_fields and not self.answers_never:
+                        asked = dict.fromkeys(item.request_fields)
+                        answered = {f: self.answer(f) for f in asked}
+                        ctx.call_later(self.delay, partial(self.send_answer, item.turn, answered))
+                elif isinstance(item, SlaBreached) and impatient:
+                    text = "Your SLA has been breached and I still have no resolution. " \
+                           "This is unacceptable; I am escalating this with our account team."
+                    ctx.record("customer_complaint", {"text": text})
+                    ctx.send(AGENT, Inbound(CUSTOMER, "customer_complaint", text, time=ctx.now))
+        finally:
+            self.nudge = None  # the pending nudge points back here: no cycle outlives the run

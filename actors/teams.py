@@ -27,21 +27,32 @@ SLIP_TEXT = "Update: the fix is taking longer than expected; our ETA has slipped
 
 
 def team_actor(state: EpisodeState, queue: str, faults: tuple[str, ...]) -> Any:
-    """The trio task of the team that owns ``queue``."""
-    task = state.task
-    owner = queue == task.gold_queue
-    name = queue.replace("_", " ")
+    """The trio task of the team that owns ``queue`` (the body an environment spawns)."""
+    return _Team(state, queue, faults).run
 
-    def reply(timer: str, ctx: ActorContext) -> None:
-        kind, text = _message(timer, name, task.follow_up_message)
+
+class _Team:
+    # Slotted rather than closures: cheaper for each of thousands of episodes at once.
+    __slots__ = ("faults", "queue", "state")
+
+    def __init__(self, state: EpisodeState, queue: str, faults: tuple[str, ...]) -> None:
+        self.state = state
+        self.queue = queue
+        self.faults = faults
+
+    def reply(self, timer: str, ctx: ActorContext) -> None:
+        queue = self.queue
+        kind, text = _message(timer, queue.replace("_", " "), self.state.task.follow_up_message)
         payload: dict[str, Any] = {"queue": queue, "text": text}
         if kind == "team_bounce":
-            payload["reopened"] = state.ticket.bounce(queue)
+            payload["reopened"] = self.state.ticket.bounce(queue)
         ctx.record(kind, payload)
         ctx.send(AGENT, Inbound(ctx.name, kind, text, time=ctx.now))
 
-    async def body(ctx: ActorContext) -> None:
+    async def run(self, ctx: ActorContext) -> None:
         # Replies due later run as kernel callbacks: no wake-up of this task for them.
+        task, faults, reply = self.state.task, self.faults, self.reply
+        owner = self.queue == task.gold_queue
         accepted = False
         while True:
             item = await ctx.receive()
@@ -50,7 +61,7 @@ def team_actor(state: EpisodeState, queue: str, faults: tuple[str, ...]) -> Any:
             if not owner:
                 ctx.call_later(task.team_bounce_delay_minutes * 60, partial(reply, "bounce"))
             elif "team_silent" in faults:
-                ctx.record("team_silent", {"queue": queue})
+                ctx.record("team_silent", {"queue": self.queue})
             elif accepted:
                 ctx.call_later(task.team_ack_delay_minutes * 60, partial(reply, "ack_again"))
             else:
@@ -62,8 +73,6 @@ def team_actor(state: EpisodeState, queue: str, faults: tuple[str, ...]) -> Any:
                 ctx.call_later(update, partial(reply, "update"))
                 if "eta_slips" in faults:
                     ctx.call_later(update + SLIP_SECONDS, partial(reply, "slip"))
-
-    return body
 
 
 def _message(timer: str, name: str, follow_up: str) -> tuple[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 import attrs
@@ -39,10 +40,8 @@ class StandardWorld:
 
     def populate(self, env: Environment, state: EpisodeState) -> None:
         env.spawn(CUSTOMER, customer_actor(state, self.persona))
-        queues = state.task.catalog.queues
+        env.add_factory(TEAM_PREFIX, partial(self._team, state))
 
-        def team(name: str) -> Any:
-            queue = name.removeprefix(TEAM_PREFIX)
-            return team_actor(state, queue, self.faults) if queue in queues else None
-
-        env.add_factory(TEAM_PREFIX, team)
+    def _team(self, state: EpisodeState, name: str) -> Any:
+        queue = name.removeprefix(TEAM_PREFIX)
+        return team_actor(state, queue, self.faults) if queue in state.task.catalog.queues else None

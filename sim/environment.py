@@ -33,7 +33,8 @@ knows what the actors are.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import types
+from collections.abc import Awaitable, Callable, Generator
 from heapq import heappop, heappush
 from typing import Any
 
@@ -92,17 +93,19 @@ class _Actor:
     body: ActorBody | None = None
     #: The actor's trio task once started; it waits in ``wait_task_rescheduled``.
     task: trio.lowlevel.Task | None = None
-    #: Timers that fired while the actor slept until another one, kept for ``receive``.
-    pending: list[Timer] = attrs.field(factory=list)
+    #: Timers that fired while the actor slept until another one, kept for ``receive``
+    #: (created when first needed: most actors never sleep, and thousands run at once).
+    pending: list[Timer] | None = None
     #: The timer a sleeping actor waits for; other deliveries are kept in ``held``.
     wake_on: Timer | None = None
-    held: list[Any] = attrs.field(factory=list)
+    held: list[Any] | None = None
     waiting: bool = False
     done: bool = False
 
     def abort(self, _: Any) -> trio.lowlevel.Abort:
         # Cancelled from outside (Ctrl-C, an enclosing scope): let trio's Cancelled through.
         self.waiting = False
+        self.wake_on = None
         return trio.lowlevel.Abort.SUCCEEDED
 
 
@@ -201,25 +204,22 @@ class Environment:
         (a runner of many episodes shares one), else from a pool of this run's own.
         """
         if pool is None:
+            failed: SimulationError | None = None
             async with open_task_pool() as own:
-                await self._run(own)
-        else:
-            await self._run(pool)
-        if self._failure is not None:
-            raise SimulationError(
-                f"{type(self._failure).__name__}: {self._failure}"
-            ) from self._failure
-        if not self._stopped:
-            raise SimulationError("every actor is waiting and nothing is scheduled")
-
-    async def _run(self, pool: TaskPool) -> None:
+                try:
+                    await self.run(own)
+                except SimulationError as error:  # raised outside the pool's nursery,
+                    failed = error  # not wrapped in an ExceptionGroup by it
+            if failed is not None:
+                raise failed
+            return
         self._pool = pool
         try:
             heap = self._heap
             if heap and heap[0][4] is _START:
                 _, _, _, first, _ = heappop(heap)
                 self.deliveries += 1
-                await self._run_actor(first)
+                await self._run_actor(first, False)
             else:
                 self._resume_next(None)
             if self._hosted:
@@ -233,6 +233,12 @@ class Environment:
             self._heap.clear()
             self._pool = None
             self._joiner = None
+        if self._failure is not None:
+            raise SimulationError(
+                f"{type(self._failure).__name__}: {self._failure}"
+            ) from self._failure
+        if not self._stopped:
+            raise SimulationError("every actor is waiting and nothing is scheduled")
 
     def _abort_join(self, _: Any) -> trio.lowlevel.Abort:
         self._joiner = None
@@ -288,16 +294,24 @@ class Environment:
             if payload is _START:
                 assert self._pool is not None
                 self._hosted += 1
-                self._pool.start_soon(self._run_hosted, actor)
+                self._pool.start_soon(self._run_actor, actor, True)
                 return _PARK
             wake_on = actor.wake_on
-            if wake_on is not None and payload is not wake_on:
-                # A sleeping actor: keep the message (or a timer, for a later receive).
-                if type(payload) is Timer:
-                    actor.pending.append(payload)
-                else:
-                    actor.held.append(payload)
-                continue
+            if wake_on is not None:
+                if payload is not wake_on:
+                    # A sleeping actor: keep the message (or a timer, for a later receive).
+                    if type(payload) is Timer:
+                        if actor.pending is None:
+                            actor.pending = []
+                        actor.pending.append(payload)
+                    elif actor.held is None:
+                        actor.held = [payload]
+                    else:
+                        actor.held.append(payload)
+                    continue
+                # Its wake-up: what ``sleep`` returns is what arrived meanwhile.
+                payload = actor.held or []
+                actor.held = actor.wake_on = None
             if actor is asking:
                 return payload
             assert actor.waiting and actor.task is not None
@@ -332,7 +346,9 @@ class Environment:
         actor.waiting = True
         return _PARK
 
-    async def _run_actor(self, actor: _Actor) -> None:
+    async def _run_actor(self, actor: _Actor, hosted: bool) -> None:
+        """Run an actor's body in this task; ``hosted``: a pooled task, which ``run``
+        waits for."""
         actor.task = trio.lowlevel.current_task()
         body, actor.body = actor.body, None
         assert body is not None
@@ -341,23 +357,19 @@ class Environment:
         except _Stopped:
             actor.done = True
             self._unwind(actor)  # it may have been the one that stopped the episode
-            return
         except Exception as error:
             actor.done = True
             self._fail(error)
             self._unwind(actor)
-            return
-        actor.done = True
-        self._resume_next(None)
-
-    async def _run_hosted(self, actor: _Actor) -> None:
-        try:
-            await self._run_actor(actor)
+        else:
+            actor.done = True
+            self._resume_next(None)
         finally:
-            self._hosted -= 1
-            if not self._hosted and self._joiner is not None:
-                reschedule(self._joiner)
-                self._joiner = None
+            if hosted:
+                self._hosted -= 1
+                if not self._hosted and self._joiner is not None:
+                    reschedule(self._joiner)
+                    self._joiner = None
 
 
 class _Park:
@@ -365,6 +377,13 @@ class _Park:
 
 
 _PARK = _Park()
+
+
+@types.coroutine
+def _ready(value: Any) -> Generator[Any, Any, Any]:
+    """An awaitable that gives ``value`` at once, without a trip through trio."""
+    return value
+    yield  # a generator: awaitable, and done at its first step
 
 
 class ActorContext:
@@ -406,21 +425,26 @@ class ActorContext:
         self._env._schedule(self._actor, delay, timer, priority)
         return timer
 
-    async def receive(self) -> Any:
-        """Wait for the next delivery: a message or one of one's own timers."""
+    def receive(self) -> Awaitable[Any]:
+        """Wait for the next delivery: a message or one of one's own timers.
+
+        ``await ctx.receive()``. (It is not itself a coroutine function: an actor waiting
+        in it then holds one coroutine frame fewer, and thousands wait at once.)
+        """
         actor = self._actor
         pending = actor.pending
         while pending:  # timers that fired while this actor slept
             item = pending.pop(0)
             if not item.cancelled:
-                return item
+                return _ready(item)
         item = self._env._take(actor)
         if item is _PARK:
-            item = await wait_task_rescheduled(actor.abort)
-        return item
+            return wait_task_rescheduled(actor.abort)
+        return _ready(item)
 
-    async def sleep(self, delay: int, *, priority: int = 0) -> list[Any]:
-        """Wait ``delay`` seconds; return the messages that arrived meanwhile, in order.
+    def sleep(self, delay: int, *, priority: int = 0) -> Awaitable[list[Any]]:
+        """Wait ``delay`` seconds; the result is the messages that arrived meanwhile, in
+        order: ``arrived = await ctx.sleep(60)``.
 
         Timers of one's own that fire meanwhile are kept for later :meth:`receive` calls.
         """
@@ -428,14 +452,11 @@ class ActorContext:
         timer = Timer(None)
         self._env._schedule(actor, delay, timer, priority)
         actor.wake_on = timer
-        try:
-            # Only ``timer`` comes back: the kernel keeps what else arrives meanwhile.
-            if self._env._take(actor) is _PARK:
-                await wait_task_rescheduled(actor.abort)
-        finally:
-            actor.wake_on = None
-        arrived, actor.held = actor.held, []
-        return arrived
+        # Only ``timer`` comes back, as the list of what else arrived meanwhile.
+        arrived = self._env._take(actor)
+        if arrived is _PARK:
+            return wait_task_rescheduled(actor.abort)
+        return _ready(arrived)
 
     def record(self, kind: str, payload: dict[str, Any]) -> None:
         """Append an event to the episode's trace, stamped with the time and this actor."""

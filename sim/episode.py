@@ -24,7 +24,14 @@ from sim.environment import (
     Environment,
     SimulationError,
 )
-from sim.executors import AgentTimeout, Executor, decide, describe_exception, pick_executor
+from sim.executors import (
+    AgentTimeout,
+    Executor,
+    ResolvedExecutor,
+    decide,
+    describe_exception,
+    pick_executor,
+)
 from sim.grading import GradeAccumulator
 from sim.knowledge import search_knowledge_base
 from sim.messages import (
@@ -207,17 +214,49 @@ class _ObservationMaker:
         return observation
 
 
-def _agent_actor(
-    agent: Any, state: EpisodeState, config: EpisodeConfig
-) -> Any:
-    task = state.task
-    executor = pick_executor(agent, config.agent_executor)
-    current = agent
+class _Episode:
+    """One episode's own parts: the agent's turn loop, the recorder, the SLA check.
 
-    observe = _ObservationMaker(state)
+    One slotted object whose bound methods the environment calls, rather than three
+    closures: thousands of episodes in flight each save their cells and functions.
+    """
 
-    async def body(ctx: ActorContext) -> None:
-        nonlocal current
+    __slots__ = ("agent", "config", "events", "executor", "feed", "observe", "state")
+
+    def __init__(self, agent: Any, state: EpisodeState, config: EpisodeConfig,
+                 grader: GradeAccumulator) -> None:
+        self.agent = agent
+        self.state = state
+        self.config = config
+        #: Chosen by ``run_episode`` once the agent is reset (choosing reads agent code).
+        self.executor: ResolvedExecutor = "inline"
+        self.observe = _ObservationMaker(state)
+        self.events: list[TraceEvent] = []
+        self.feed = grader.feed
+
+    def record(self, now: int, actor: str, kind: str, payload: dict[str, Any]) -> None:
+        events, state = self.events, self.state
+        event = TraceEvent(now, len(events), actor, kind, payload)
+        events.append(event)
+        # Graded as it happens; the operation was parsed once already, by the turn.
+        self.feed(event, state.recorded_operation if kind == "operation" else None)
+
+    def check_sla(self, ctx: ActorContext) -> None:
+        """The SLA monitor: a check at the deadline, after any turn at that same instant."""
+        state = self.state
+        if state.sla_met_now():
+            ctx.record("sla_met", {})
+            return
+        state.sla_breached = True
+        ctx.record("sla_breach", {"deadline_minutes": state.task.ticket.sla_minutes_remaining})
+        text = "SLA deadline passed without the SLA being met."
+        ctx.send(AGENT, Inbound(SYSTEM, "sla_breach", text, time=ctx.now))
+        ctx.send(CUSTOMER, SlaBreached())
+
+    async def agent_turns(self, ctx: ActorContext) -> None:
+        """The agent's actor: a turn every ``step_seconds`` until the episode ends."""
+        state, config, observe = self.state, self.config, self.observe
+        task = state.task
         inbox: list[Inbound] = []
         results: list[_Outcome] = []
         kb: tuple[KnowledgeSnippet, ...] = ()
@@ -233,8 +272,9 @@ def _agent_actor(
             state.turns_taken = turn
             started = time.perf_counter()
             try:
-                current, decision = await decide(
-                    current, observation, timeout=config.agent_timeout, executor=executor
+                self.agent, decision = await decide(
+                    self.agent, observation, timeout=config.agent_timeout,
+                    executor=self.executor,
                 )
             except AgentTimeout as error:
                 reason, state.error = "agent_timeout", str(error)
@@ -262,8 +302,6 @@ def _agent_actor(
         state.ended_at = ctx.now
         ctx.record("end", {"reason": reason, "turn": state.turns_taken})
         ctx.stop()
-
-    return body
 
 
 def _apply_turn(
@@ -315,22 +353,6 @@ def _apply_turn(
     return results, kb, done
 
 
-def _sla_check(state: EpisodeState) -> Any:
-    """The SLA monitor: a check at the deadline, after any turn at that same instant."""
-
-    def check(ctx: ActorContext) -> None:
-        if state.sla_met_now():
-            ctx.record("sla_met", {})
-            return
-        state.sla_breached = True
-        ctx.record("sla_breach", {"deadline_minutes": state.task.ticket.sla_minutes_remaining})
-        text = "SLA deadline passed without the SLA being met."
-        ctx.send(AGENT, Inbound(SYSTEM, "sla_breach", text, time=ctx.now))
-        ctx.send(CUSTOMER, SlaBreached())
-
-    return check
-
-
 async def run_episode(
     task: SupportTaskSpec,
     agent: Any,
@@ -349,25 +371,16 @@ async def run_episode(
     config = config or EpisodeConfig()
     started = time.perf_counter()
     state = EpisodeState(task=task, seed=seed)
-    events: list[TraceEvent] = []
-
     grader = GradeAccumulator(task)
-
-    append, feed = events.append, grader.feed
-
-    def record(now: int, actor: str, kind: str, payload: dict[str, Any]) -> None:
-        event = TraceEvent(now, len(events), actor, kind, payload)
-        append(event)
-        # Graded as it happens; the operation was parsed once already, by the turn.
-        feed(event, state.recorded_operation if kind == "operation" else None)
-
-    env = Environment(trace=record)
+    episode = _Episode(agent, state, config, grader)
+    env = Environment(trace=episode.record)
     reset = getattr(agent, "reset", None)
     try:
         if callable(reset):
             reset(task, seed)
-        env.spawn(AGENT, _agent_actor(agent, state, config))
-        env.call_at(task.sla_deadline_seconds, "sla_monitor", _sla_check(state),
+        episode.executor = pick_executor(agent, config.agent_executor)
+        env.spawn(AGENT, episode.agent_turns)
+        env.call_at(task.sla_deadline_seconds, "sla_monitor", episode.check_sla,
                     priority=PRIORITY_CHECK)
         world.populate(env, state)
         await env.run(pool)
@@ -378,6 +391,7 @@ async def run_episode(
         name, message, _ = describe_exception(error)
         state.termination_reason = "agent_error"
         state.error = f"{name}: {message}"
+    events = episode.events
     report = grader.report_data()
     score, sla_breached = report["score"], report["sla_breached"]
     result_line = TraceResult(

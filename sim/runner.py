@@ -15,7 +15,7 @@ import attrs
 import trio
 
 from sim.episode import EpisodeConfig, EpisodeResult, World, run_episode
-from sim.taskpool import TaskPool, open_task_pool
+from sim.taskpool import open_task_pool
 from tasks.base import SupportTaskSpec
 
 __all__ = ["EpisodeJob", "run_episodes"]
@@ -48,13 +48,11 @@ class _Unbuildable:
         raise self.error
 
 
-async def _run_job(job: EpisodeJob, pool: TaskPool) -> EpisodeResult:
+def _agent_of(job: EpisodeJob) -> Any:
     try:
-        agent = job.make_agent()
+        return job.make_agent()
     except Exception as error:  # agent code: fails its own episode only
-        agent = _Unbuildable(error)
-    return await run_episode(job.task, agent, world=job.world, seed=job.seed,
-                             agent_name=job.agent_name, config=job.config, pool=pool)
+        return _Unbuildable(error)
 
 
 @contextmanager
@@ -97,7 +95,10 @@ async def run_episodes(
     async def worker() -> None:
         # Workers share one iterator: each takes the next job when its episode ends.
         for index, job in pending:
-            result = await _run_job(job, pool)
+            # Awaited here, not in a helper: each of thousands of waiting episodes would
+            # hold one coroutine frame more.
+            result = await run_episode(job.task, _agent_of(job), world=job.world, seed=job.seed,
+                                       agent_name=job.agent_name, config=job.config, pool=pool)
             if collect:
                 results[index] = result
             if on_result is not None:
