@@ -190,6 +190,8 @@ class Environment:
     def stop(self) -> None:
         """End the episode now: no further delivery happens and every actor is unwound."""
         self._stopped = self._ended = True
+        # Nothing pending will be delivered: free it now, not after the actors unwind.
+        self._heap.clear()
 
     @property
     def stopped(self) -> bool:

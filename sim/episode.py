@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import time
 from importlib import metadata
-from typing import Any, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 import attrs
 from pydantic import BaseModel, ConfigDict, Field
@@ -173,30 +173,42 @@ _Outcome = tuple[int, str | None, bool, str | None]
 class _ObservationMaker:
     """Builds each turn's :class:`Observation` in one validation call.
 
-    What never changes in an episode is prepared once, including the agent's own copy of
-    the catalog: a hostile agent writing through ``vars()`` reaches only that copy.
+    What never changes in a task is prepared once per task and shared; the agent gets
+    its own copy of the catalog, once per episode: a hostile agent writing through
+    ``vars()`` reaches only that copy.
     """
 
-    __slots__ = ("constant", "state", "ticket")
+    __slots__ = ("catalog", "state", "static")
+
+    #: content hash -> (the task's constant fields, its ticket's constant fields).
+    _static: ClassVar[dict[str, tuple[dict[str, Any], dict[str, Any]]]] = {}
 
     def __init__(self, state: EpisodeState) -> None:
-        task, t = state.task, state.task.ticket
+        task = state.task
         self.state = state
-        self.ticket = {
-            "customer_name": t.customer_name, "customer_tier": t.customer_tier,
-            "company": t.company, "subject": t.subject, "body": t.body, "region": t.region,
-            "affected_users": t.affected_users,
-        }
-        self.constant = {"task_id": task.task_id, "title": task.title,
-                         "objective": task.objective, "catalog": task.catalog.model_copy()}
+        self.catalog = task.catalog.model_copy()
+        static = self._static.get(task.content_hash)
+        if static is None:
+            if len(self._static) >= 256:  # a bound, for runs over many generated tasks
+                self._static.clear()
+            t = task.ticket
+            static = self._static[task.content_hash] = (
+                {"task_id": task.task_id, "title": task.title, "objective": task.objective},
+                {"customer_name": t.customer_name, "customer_tier": t.customer_tier,
+                 "company": t.company, "subject": t.subject, "body": t.body,
+                 "region": t.region, "affected_users": t.affected_users},
+            )
+        self.static = static
 
     def __call__(self, now: int, turn: int, inbox: list[Inbound],
                  results: list[_Outcome], kb: tuple[KnowledgeSnippet, ...]) -> Observation:
         state = self.state
         task = state.task
+        constant, ticket = self.static
         observation: Observation = _OBSERVATION.validate_python({
-            **self.constant,
-            "ticket": {**self.ticket, **state.ticket.view()},
+            **constant,
+            "catalog": self.catalog,
+            "ticket": {**ticket, **state.ticket.view()},
             "messages": [{"time_seconds": m.time, "sender": m.sender, "kind": m.kind,
                           "text": m.text, "fields": dict(m.fields)} for m in inbox],
             "results": [{"index": i, "op": op, "ok": ok, "error": error}
