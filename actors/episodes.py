@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
 from typing import Any
 
 import trio
 
 from actors.loading import resolve_agent
 from actors.world import StandardWorld
-from sim.episode import EpisodeConfig, EpisodeResult, run_episode
+from sim.episode import DEFAULT_CONFIG, EpisodeConfig, EpisodeResult, run_episode
 from sim.runner import EpisodeJob, run_episodes
 from tasks.base import SupportTaskSpec
 
@@ -35,9 +36,15 @@ def make_job(
     name: str = agent_name or (
         agent if isinstance(agent, str) else str(getattr(agent, "__qualname__", "custom"))
     )
-    world = StandardWorld(persona=persona or task.default_persona, faults=tuple(faults))
+    world = _world(persona or task.default_persona, tuple(faults))
     return EpisodeJob(task=task, make_agent=factory, world=world, seed=seed,
-                      agent_name=name, config=config or EpisodeConfig())
+                      agent_name=name, config=config or DEFAULT_CONFIG)
+
+
+@lru_cache(maxsize=256)
+def _world(persona: str, faults: tuple[str, ...]) -> StandardWorld:
+    # Shared between jobs (a world is frozen): a sweep of a million jobs holds a few.
+    return StandardWorld(persona=persona, faults=faults)
 
 
 async def simulate(task: SupportTaskSpec, agent: str | Callable[[], Any] = "oracle",

@@ -127,12 +127,16 @@ class Environment:
     if an actor raised, or if every actor waits and nothing is scheduled.
     """
 
+    # Slotted: thousands of episodes in flight each hold one.
+    __slots__ = ("_actors", "_ended", "_factories", "_failure", "_heap", "_hosted", "_joiner",
+                 "_pool", "_record", "_seq", "_stopped", "deliveries", "now")
+
     def __init__(self, *, trace: Callable[[int, str, str, dict[str, Any]], None] | None = None):
         self.now: int = 0
         self._heap: list[_HeapEntry] = []
         self._seq = 0
         self._actors: dict[str, _Actor] = {}
-        self._factories: list[tuple[str, Callable[[str], ActorBody | None]]] = []
+        self._factories: tuple[tuple[str, Callable[[str], ActorBody | None]], ...] = ()
         self._pool: TaskPool | None = None
         #: Actors running in pooled tasks; ``_joiner`` (the task in ``run``) waits for them.
         self._hosted = 0
@@ -168,7 +172,7 @@ class Environment:
 
     def add_factory(self, prefix: str, factory: Callable[[str], ActorBody | None]) -> None:
         """Create actors on demand: a message to ``prefix + x`` spawns ``factory(prefix + x)``."""
-        self._factories.append((prefix, factory))
+        self._factories += ((prefix, factory),)
 
     def has_actor(self, name: str) -> bool:
         return name in self._actors

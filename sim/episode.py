@@ -99,6 +99,10 @@ class EpisodeConfig(BaseModel):
         return {"agent_executor": self.agent_executor}
 
 
+#: The defaults, shared (a config is frozen): a sweep of a million jobs holds one, not a million.
+DEFAULT_CONFIG = EpisodeConfig()
+
+
 @attrs.define(slots=True)
 class EpisodeState:
     """What every actor of one episode may read: the task, the ticket, the clock's facts."""
@@ -233,7 +237,7 @@ class _Episode:
     closures: thousands of episodes in flight each save their cells and functions.
     """
 
-    __slots__ = ("agent", "config", "events", "executor", "feed", "observe", "state")
+    __slots__ = ("agent", "config", "events", "executor", "fold", "observe", "state")
 
     def __init__(self, agent: Any, state: EpisodeState, config: EpisodeConfig,
                  grader: GradeAccumulator) -> None:
@@ -243,15 +247,24 @@ class _Episode:
         #: Chosen by ``run_episode`` once the agent is reset (choosing reads agent code).
         self.executor: ResolvedExecutor = "inline"
         self.observe = _ObservationMaker(state)
-        self.events: list[TraceEvent] = []
-        self.feed = grader.feed
+        #: The events so far, flat: (t, actor, kind, payload) after one another. The
+        #: :class:`TraceEvent` records are made once the episode ends: thousands of
+        #: episodes in flight save a kilobyte each.
+        self.events: list[Any] = []
+        self.fold = grader.fold
 
     def record(self, now: int, actor: str, kind: str, payload: dict[str, Any]) -> None:
-        events, state = self.events, self.state
-        event = TraceEvent(now, len(events), actor, kind, payload)
-        events.append(event)
+        events = self.events
+        seq = len(events) >> 2
+        events += (now, actor, kind, payload)
         # Graded as it happens; the operation was parsed once already, by the turn.
-        self.feed(event, state.recorded_operation if kind == "operation" else None)
+        self.fold(now, seq, actor, kind, payload,
+                  self.state.recorded_operation if kind == "operation" else None)
+
+    def trace_events(self) -> tuple[TraceEvent, ...]:
+        flat = self.events
+        return tuple(TraceEvent(flat[i], i >> 2, flat[i + 1], flat[i + 2], flat[i + 3])
+                     for i in range(0, len(flat), 4))
 
     def check_sla(self, ctx: ActorContext) -> None:
         """The SLA monitor: a check at the deadline, after any turn at that same instant."""
@@ -380,7 +393,7 @@ async def run_episode(
     ``pool`` lends the actors their tasks (see :mod:`sim.taskpool`); by default the
     episode opens its own.
     """
-    config = config or EpisodeConfig()
+    config = config or DEFAULT_CONFIG
     started = time.perf_counter()
     state = EpisodeState(task=task, seed=seed)
     grader = GradeAccumulator(task)
@@ -403,7 +416,6 @@ async def run_episode(
         name, message, _ = describe_exception(error)
         state.termination_reason = "agent_error"
         state.error = f"{name}: {message}"
-    events = episode.events
     report = grader.report_data()
     score, sla_breached = report["score"], report["sla_breached"]
     result_line = TraceResult(
@@ -421,7 +433,7 @@ async def run_episode(
         persona=world.persona, faults=tuple(world.faults), config=config.trace_view(),
         code_version=CODE_VERSION,
     )
-    trace = Trace(header=header, events=tuple(events), result=result_line)
+    trace = Trace(header=header, events=episode.trace_events(), result=result_line)
     latencies = state.latencies or [0.0]
     return EpisodeResult(
         task_id=task.task_id, seed=seed, agent=agent_name, persona=world.persona,

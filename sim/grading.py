@@ -169,14 +169,19 @@ class GradeAccumulator:
     def feed(self, event: TraceEvent, operation: Any = None) -> None:
         """Fold one event. A live run passes the ``operation`` it already parsed for an
         ``operation`` event, which spares parsing the payload again (same result)."""
+        self.fold(event.t, event.seq, event.actor, event.kind, event.payload, operation)
+
+    def fold(self, t: int, seq: int, actor: str, kind: str, payload: dict[str, Any],
+             operation: Any = None) -> None:
+        """:meth:`feed` for an event given by its parts (a live episode's recorder keeps
+        no :class:`TraceEvent` until the episode ends)."""
         if self.ended:
             return  # nothing after the end changes anything
         task = self.task
-        if self.sla_snapshot is None and event.t > task.sla_deadline_seconds:
+        if self.sla_snapshot is None and t > task.sla_deadline_seconds:
             self.sla_snapshot = self._sla_met_now()
-        kind, payload = event.kind, event.payload
         if kind == "operation":  # the most common kind first
-            self._operation(event, operation)
+            self._operation(t, seq, payload, operation)
         elif kind == "turn":
             self.turn = _whole_number(payload.get("turn"), self.turn + 1)
         elif kind == "invalid_operation":
@@ -185,9 +190,9 @@ class GradeAccumulator:
             self.invalid_operations += _whole_number(payload.get("rejected"), 1)
         elif kind == "customer_answer":
             self._answer(payload)
-        elif kind == "team_update" and event.actor == TEAM_PREFIX + task.gold_queue:
-            self.last_update_seq = event.seq
-        elif kind == "team_silent" and event.actor == TEAM_PREFIX + task.gold_queue:
+        elif kind == "team_update" and actor == TEAM_PREFIX + task.gold_queue:
+            self.last_update_seq = seq
+        elif kind == "team_silent" and actor == TEAM_PREFIX + task.gold_queue:
             self.gold_team_silent = True
         elif kind == "team_bounce":
             self.ticket.bounce(str(payload.get("queue")))
@@ -200,9 +205,9 @@ class GradeAccumulator:
     def _effective_status(self) -> str:
         return self.ticket.effective_status(self.task.gold_queue)
 
-    def _operation(self, event: TraceEvent, operation: Any = None) -> None:
+    def _operation(self, t: int, seq: int, payload: dict[str, Any], operation: Any) -> None:
         if operation is None:
-            operation, error, _ = parse_operation(event.payload.get("op"))
+            operation, error, _ = parse_operation(payload.get("op"))
             if operation is None or error is not None:
                 self.invalid_operations += 1
                 return
@@ -210,8 +215,8 @@ class GradeAccumulator:
         apply_operation(self.ticket, operation)
         kind = operation.op
         if kind == "reply" and len(operation.message) <= MAX_REPLY_CHARS:
-            self.last_reply_seq = event.seq
-            if event.t <= task.sla_deadline_seconds:
+            self.last_reply_seq = seq
+            if t <= task.sla_deadline_seconds:
                 self.replies_by_deadline += 1
             for field in operation.request_fields:
                 self.requested[field] = None

@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 import trio
 
-from sim.episode import EpisodeConfig, EpisodeResult, World, run_episode
+from sim.episode import DEFAULT_CONFIG, EpisodeConfig, EpisodeResult, World, run_episode
 from sim.taskpool import open_task_pool
 from tasks.base import SupportTaskSpec
 
@@ -30,7 +30,7 @@ class EpisodeJob:
     world: World
     seed: int = 0
     agent_name: str = "custom"
-    config: EpisodeConfig = attrs.field(factory=EpisodeConfig)
+    config: EpisodeConfig = DEFAULT_CONFIG
 
 
 class _Unbuildable:
