@@ -359,7 +359,9 @@ class Environment:
         body, actor.body = actor.body, None
         assert body is not None
         try:
-            await body(ActorContext(self, actor))
+            running = body(ActorContext(self, actor))
+            del body  # its coroutine holds what it needs
+            await running
         except _Stopped:
             actor.done = True
             self._unwind(actor)  # it may have been the one that stopped the episode

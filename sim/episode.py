@@ -117,8 +117,6 @@ class EpisodeState:
     termination_reason: str = "sim_error"
     error: str | None = None
     latencies: list[float] = attrs.field(factory=list)
-    #: The parsed operation being recorded, handed to the live grader with its event.
-    recorded_operation: Any = None
 
     def rng(self, purpose: str) -> Draws:
         """Random draws private to this episode and ``purpose``."""
@@ -170,6 +168,16 @@ class EpisodeResult(BaseModel):
 
 
 _OBSERVATION = Observation.__pydantic_validator__
+class _Packed(tuple[Any, ...]):
+    """The values of one of the agent's own events, unpacked (by ``_PACKED_KEYS``) into
+    its payload once the episode ends."""
+
+    __slots__ = ()
+
+
+_PACKED_KEYS = {"turn": ("turn",), "operation": ("turn", "index", "op")}
+#: What the grader is handed as the payload of an operation it is also handed parsed.
+_PAYLOAD_UNREAD: dict[str, Any] = {}
 #: One entry's outcome, (index, op, ok, error): kept small until the next observation.
 _Outcome = tuple[int, str | None, bool, str | None]
 
@@ -257,14 +265,34 @@ class _Episode:
         events = self.events
         seq = len(events) >> 2
         events += (now, actor, kind, payload)
-        # Graded as it happens; the operation was parsed once already, by the turn.
-        self.fold(now, seq, actor, kind, payload,
-                  self.state.recorded_operation if kind == "operation" else None)
+        self.fold(now, seq, actor, kind, payload)  # graded as it happens
+
+    # The agent's own most common events are kept packed until the episode ends (a
+    # number, a tuple): a dict each would cost thousands of episodes in flight dearly.
+    def _record_turn(self, now: int, turn: int) -> None:
+        events = self.events
+        seq = len(events) >> 2
+        events += (now, AGENT, "turn", _Packed((turn,)))
+        self.fold(now, seq, AGENT, "turn", {"turn": turn})
+
+    def _record_operation(self, now: int, turn: int, index: int, raw: dict[str, Any],
+                          operation: Any) -> None:
+        events = self.events
+        seq = len(events) >> 2
+        events += (now, AGENT, "operation", _Packed((turn, index, raw)))
+        # Parsed once already, by the turn: the grader takes it and reads no payload.
+        self.fold(now, seq, AGENT, "operation", _PAYLOAD_UNREAD, operation)
 
     def trace_events(self) -> tuple[TraceEvent, ...]:
+        """The events recorded so far, as the trace keeps them."""
         flat = self.events
-        return tuple(TraceEvent(flat[i], i >> 2, flat[i + 1], flat[i + 2], flat[i + 3])
-                     for i in range(0, len(flat), 4))
+        events = []
+        for i in range(0, len(flat), 4):
+            kind, payload = flat[i + 2], flat[i + 3]
+            if type(payload) is _Packed:
+                payload = dict(zip(_PACKED_KEYS[kind], payload, strict=True))
+            events.append(TraceEvent(flat[i], i >> 2, flat[i + 1], kind, payload))
+        return tuple(events)
 
     def check_sla(self, ctx: ActorContext) -> None:
         """The SLA monitor: a check at the deadline, after any turn at that same instant."""
@@ -277,6 +305,55 @@ class _Episode:
         text = "SLA deadline passed without the SLA being met."
         ctx.send(AGENT, Inbound(SYSTEM, "sla_breach", text, time=ctx.now))
         ctx.send(CUSTOMER, SlaBreached())
+
+    def _apply_turn(
+        self, ctx: ActorContext, turn: int, decision: Any
+    ) -> tuple[list[_Outcome], tuple[KnowledgeSnippet, ...], bool]:
+        """Apply every operation of a turn in order; report each one's outcome (as the
+        data of the next observation's :class:`OperationResult` entries)."""
+        state = self.state
+        task = state.task
+        parsed = parse_turn(decision)
+        results: list[_Outcome] = []
+        kb: tuple[KnowledgeSnippet, ...] = ()
+        done = False
+        if parsed.turn_error is not None:
+            ctx.record("invalid_turn", {
+                "turn": turn, "error": parsed.turn_error, "rejected": max(1, parsed.extra_rejected)
+            })
+            results.append((-1, None, False, parsed.turn_error))
+        for index, (operation, error, raw) in enumerate(
+            zip(parsed.operations, parsed.errors, parsed.raw, strict=True)
+        ):
+            if operation is not None:
+                error = check_operation(operation, task.catalog)
+                name: str | None = operation.op
+            else:
+                name = raw.get("op") if isinstance(raw.get("op"), str) else None
+            if error is not None:
+                ctx.record("invalid_operation", {"turn": turn, "index": index,
+                                                 "op": bounded(raw), "error": error})
+                results.append((index, name, False, error))
+                continue
+            apply_operation(state.ticket, operation)
+            self._record_operation(ctx.now, turn, index, raw, operation)
+            results.append((index, name, True, None))
+            kind = operation.op
+            if kind == "reply":
+                state.reply_times.append(ctx.now)
+                ctx.send(CUSTOMER, PublicReply(operation.message, operation.request_fields, turn))
+            elif kind == "escalate":
+                ctx.send(team_address(operation.queue),
+                         EscalationRequest(operation.queue, operation.summary, turn))
+            elif kind == "search_kb":
+                kb = search_knowledge_base(task.knowledge_base, operation.query)
+                ctx.record("kb_results", {"turn": turn, "index": index,
+                                          "article_ids": [a.article_id for a in kb]})
+            elif kind == "finish" or (
+                kind == "set_status" and operation.status in TERMINAL_STATUSES
+            ):
+                done = True
+        return results, kb, done
 
     async def agent_turns(self, ctx: ActorContext) -> None:
         """The agent's actor: a turn every ``step_seconds`` until the episode ends."""
@@ -293,7 +370,7 @@ class _Episode:
             inbox.extend(m for m in arrived if isinstance(m, Inbound))
             observation = observe(ctx.now, turn, inbox, results, kb)
             inbox = []
-            ctx.record("turn", {"turn": turn})
+            self._record_turn(ctx.now, turn)
             state.turns_taken = turn
             started = time.perf_counter()
             try:
@@ -318,7 +395,7 @@ class _Episode:
                 # Not held while waiting for the next turn: thousands of episodes in
                 # flight would each keep one.
                 del observation
-            results, kb, done = _apply_turn(ctx, state, turn, decision)
+            results, kb, done = self._apply_turn(ctx, turn, decision)
             del decision, arrived  # likewise: the trace keeps what matters of them
             if done:
                 reason = "finished"
@@ -329,53 +406,6 @@ class _Episode:
         ctx.stop()
 
 
-def _apply_turn(
-    ctx: ActorContext, state: EpisodeState, turn: int, decision: Any
-) -> tuple[list[_Outcome], tuple[KnowledgeSnippet, ...], bool]:
-    """Apply every operation of a turn in order; report each one's outcome (as the
-    data of the next observation's :class:`OperationResult` entries)."""
-    task = state.task
-    parsed = parse_turn(decision)
-    results: list[_Outcome] = []
-    kb: tuple[KnowledgeSnippet, ...] = ()
-    done = False
-    if parsed.turn_error is not None:
-        ctx.record("invalid_turn", {
-            "turn": turn, "error": parsed.turn_error, "rejected": max(1, parsed.extra_rejected)
-        })
-        results.append((-1, None, False, parsed.turn_error))
-    for index, (operation, error, raw) in enumerate(
-        zip(parsed.operations, parsed.errors, parsed.raw, strict=True)
-    ):
-        if operation is not None:
-            error = check_operation(operation, task.catalog)
-            name: str | None = operation.op
-        else:
-            name = raw.get("op") if isinstance(raw.get("op"), str) else None
-        if error is not None:
-            ctx.record("invalid_operation", {"turn": turn, "index": index,
-                                             "op": bounded(raw), "error": error})
-            results.append((index, name, False, error))
-            continue
-        apply_operation(state.ticket, operation)
-        state.recorded_operation = operation
-        ctx.record("operation", {"turn": turn, "index": index, "op": raw})
-        state.recorded_operation = None
-        results.append((index, name, True, None))
-        kind = operation.op
-        if kind == "reply":
-            state.reply_times.append(ctx.now)
-            ctx.send(CUSTOMER, PublicReply(operation.message, operation.request_fields, turn))
-        elif kind == "escalate":
-            ctx.send(team_address(operation.queue),
-                     EscalationRequest(operation.queue, operation.summary, turn))
-        elif kind == "search_kb":
-            kb = search_knowledge_base(task.knowledge_base, operation.query)
-            ctx.record("kb_results", {"turn": turn, "index": index,
-                                      "article_ids": [a.article_id for a in kb]})
-        elif kind == "finish" or (kind == "set_status" and operation.status in TERMINAL_STATUSES):
-            done = True
-    return results, kb, done
 
 
 async def run_episode(
@@ -399,10 +429,11 @@ async def run_episode(
     grader = GradeAccumulator(task)
     episode = _Episode(agent, state, config, grader)
     env = Environment(trace=episode.record)
-    reset = getattr(agent, "reset", None)
     try:
+        reset = getattr(agent, "reset", None)
         if callable(reset):
             reset(task, seed)
+        del reset  # not held while the episode runs
         episode.executor = pick_executor(agent, config.agent_executor)
         env.spawn(AGENT, episode.agent_turns)
         env.call_at(task.sla_deadline_seconds, "sla_monitor", episode.check_sla,

@@ -72,9 +72,12 @@ class TaskPool:
             return Abort.SUCCEEDED
 
         while True:
-            await fn(*args)
-            # An idle task holds nothing of the function it ran.
+            # Neither a running nor an idle task holds more than the coroutine it runs:
+            # thousands may be busy at once.
+            running = fn(*args)
             del fn, args
+            await running
+            del running
             if self._closed:
                 return
             idle.append(me)
@@ -82,6 +85,7 @@ class TaskPool:
             if job is None:
                 return
             fn, args = job
+            del job
 
 
 @asynccontextmanager
