@@ -20,6 +20,25 @@ def _marker_text(groups: tuple[tuple[str, ...], ...]) -> str:
     return " ".join(" ".join(group) + "." for group in groups)
 
 
+#: content hash -> (first reply, note, escalation summary): texts that depend only on the
+#: task, made once and shared by its episodes (their traces hold them).
+_TEXTS: dict[str, tuple[str, str, str]] = {}
+
+
+def _texts(task: SupportTaskSpec) -> tuple[str, str, str]:
+    texts = _TEXTS.get(task.content_hash)
+    if texts is None:
+        if len(_TEXTS) >= 256:  # a bound, for runs over many generated tasks
+            _TEXTS.clear()
+        greeting = f"Hello {task.ticket.customer_name}, thank you for reaching out."
+        texts = _TEXTS[task.content_hash] = (
+            f"{greeting} {_marker_text(task.required_reply_markers)}",
+            _marker_text(task.required_note_markers),
+            f"{task.title}: {task.ticket.subject}",
+        )
+    return texts
+
+
 class OracleAgent:
     """Knows the gold answer; needs ``reset(task, seed)`` before the first turn."""
 
@@ -53,19 +72,16 @@ class OracleAgent:
             if message.kind == "team_update" and message.sender == f"team:{task.gold_queue}":
                 update_arrived = True
         if observation.turn == 1:
+            reply, note, summary = _texts(task)
             ops.append({"op": "set_fields", "queue": task.gold_queue,
                         "priority": task.gold_priority, "issue_type": task.gold_issue_type})
             if task.risk_flags:
                 ops.append({"op": "flag_risk", "flags": list(task.risk_flags)})
-            greeting = f"Hello {task.ticket.customer_name}, thank you for reaching out."
-            ops.append({"op": "reply",
-                        "message": f"{greeting} {_marker_text(task.required_reply_markers)}",
-                        "request_fields": list(required)})
+            ops.append({"op": "reply", "message": reply, "request_fields": list(required)})
             if task.required_note_markers:
-                ops.append({"op": "note", "text": _marker_text(task.required_note_markers)})
+                ops.append({"op": "note", "text": note})
             if task.needs_escalation:
-                ops.append({"op": "escalate", "queue": task.gold_queue,
-                            "summary": f"{task.title}: {task.ticket.subject}"})
+                ops.append({"op": "escalate", "queue": task.gold_queue, "summary": summary})
             if task.gold_status not in TERMINAL_STATUSES:
                 ops.append({"op": "set_status", "status": task.gold_status,
                             "resolution_code": task.gold_resolution_code})

@@ -12,7 +12,7 @@ never answers).
 
 from __future__ import annotations
 
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 from sim.environment import ActorContext
@@ -75,7 +75,9 @@ class _Team:
                     ctx.call_later(update + SLIP_SECONDS, partial(reply, "slip"))
 
 
+@lru_cache(maxsize=1024)
 def _message(timer: str, name: str, follow_up: str) -> tuple[str, str]:
+    # Cached: every episode's team says the same words, and shares them.
     if timer == "bounce":
         return "team_bounce", (
             f"The {name} team here: this ticket is not ours to handle. "

@@ -29,7 +29,6 @@ import traceback
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import trio
-import trio_parallel
 
 __all__ = ["Agent", "AgentTimeout", "Executor", "decide", "describe_exception", "pick_executor"]
 
@@ -106,6 +105,8 @@ async def decide(
             if executor == "inline":
                 return agent, await result
             if executor == "process":
+                import trio_parallel  # only here: it brings multiprocessing with it
+
                 agent, result = await trio_parallel.run_sync(
                     _act_in_process, agent, observation, kill_on_cancel=True
                 )
