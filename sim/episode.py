@@ -176,6 +176,7 @@ class _Packed(tuple[Any, ...]):
 
 
 _PACKED_KEYS = {"turn": ("turn",), "operation": ("turn", "index", "op")}
+_new_tuple = tuple.__new__
 #: What the grader is handed as the payload of an operation it is also handed parsed.
 _PAYLOAD_UNREAD: dict[str, Any] = {}
 #: One entry's outcome, (index, op, ok, error): kept small until the next observation.
@@ -285,13 +286,14 @@ class _Episode:
 
     def trace_events(self) -> tuple[TraceEvent, ...]:
         """The events recorded so far, as the trace keeps them."""
-        flat = self.events
+        parts = iter(self.events)
         events = []
-        for i in range(0, len(flat), 4):
-            kind, payload = flat[i + 2], flat[i + 3]
+        four = zip(parts, parts, parts, parts, strict=True)  # (t, actor, kind, payload)
+        for seq, (t, actor, kind, payload) in enumerate(four):
             if type(payload) is _Packed:
                 payload = dict(zip(_PACKED_KEYS[kind], payload, strict=True))
-            events.append(TraceEvent(flat[i], i >> 2, flat[i + 1], kind, payload))
+            # tuple.__new__ skips the named tuple's Python-level constructor: same record.
+            events.append(_new_tuple(TraceEvent, (t, seq, actor, kind, payload)))
         return tuple(events)
 
     def check_sla(self, ctx: ActorContext) -> None:
