@@ -36,15 +36,19 @@ class Draws:
         self._pool = 0  # unread bits, least significant first
         self._bits = 0
 
-    def getrandbits(self, k: int) -> int:
-        """A non-negative integer of ``k`` random bits."""
-        if k < 0:
-            raise ValueError(f"k {k} is negative; allowed: 0 or more")
+    def _refill(self, k: int) -> None:
         while self._bits < k:
             block = hashlib.blake2b(self._counter.to_bytes(8, "big"), key=self._key).digest()
             self._pool |= int.from_bytes(block, "big") << self._bits
             self._bits += _BLOCK_BITS
             self._counter += 1
+
+    def getrandbits(self, k: int) -> int:
+        """A non-negative integer of ``k`` random bits."""
+        if k < 0:
+            raise ValueError(f"k {k} is negative; allowed: 0 or more")
+        if self._bits < k:
+            self._refill(k)
         value = self._pool & ((1 << k) - 1)
         self._pool >>= k
         self._bits -= k
@@ -54,11 +58,17 @@ class Draws:
         """An integer in ``[0, n)``, each equally likely (rejection sampling, no bias)."""
         if n <= 0:
             raise ValueError(f"n {n} is not positive; allowed: 1 or more")
+        # getrandbits(k) until below n, inlined: customers draw many values per second.
         k = n.bit_length()
-        value = self.getrandbits(k)
-        while value >= n:
-            value = self.getrandbits(k)
-        return value
+        mask = (1 << k) - 1
+        while True:
+            if self._bits < k:
+                self._refill(k)
+            value = self._pool & mask
+            self._pool >>= k
+            self._bits -= k
+            if value < n:
+                return value
 
     def randint(self, a: int, b: int) -> int:
         """An integer in ``[a, b]``, both ends included, like ``random.randint``."""

@@ -44,7 +44,7 @@ from sim.messages import (
     team_address,
 )
 from sim.observation import Observation
-from sim.operations import bounded, parse_turn
+from sim.operations import bounded, parse_turn_entries
 from sim.taskpool import TaskPool
 from sim.ticket import TicketState, apply_operation, check_operation
 from sim.trace import Trace, TraceEvent, TraceHeader, TraceResult
@@ -315,18 +315,16 @@ class _Episode:
         data of the next observation's :class:`OperationResult` entries)."""
         state = self.state
         task = state.task
-        parsed = parse_turn(decision)
+        entries, extra_rejected, turn_error = parse_turn_entries(decision)
         results: list[_Outcome] = []
         kb: tuple[KnowledgeSnippet, ...] = ()
         done = False
-        if parsed.turn_error is not None:
+        if turn_error is not None:
             ctx.record("invalid_turn", {
-                "turn": turn, "error": parsed.turn_error, "rejected": max(1, parsed.extra_rejected)
+                "turn": turn, "error": turn_error, "rejected": max(1, extra_rejected)
             })
-            results.append((-1, None, False, parsed.turn_error))
-        for index, (operation, error, raw) in enumerate(
-            zip(parsed.operations, parsed.errors, parsed.raw, strict=True)
-        ):
+            results.append((-1, None, False, turn_error))
+        for index, (operation, error, raw) in enumerate(entries):
             if operation is not None:
                 error = check_operation(operation, task.catalog)
                 name: str | None = operation.op

@@ -36,6 +36,7 @@ __all__ = [
     "operation_to_dict",
     "parse_operation",
     "parse_turn",
+    "parse_turn_entries",
 ]
 
 MAX_REPLY_CHARS = 1_000
@@ -246,6 +247,18 @@ def _parse_operation(item: Any) -> tuple[Any | None, str | None, dict[str, Any]]
 
 def parse_turn(turn: Any) -> ParsedTurn:
     """Parse an agent's turn. Never raises; see :class:`ParsedTurn`."""
+    parsed, extra, turn_error = parse_turn_entries(turn)
+    operations, errors, raw = zip(*parsed, strict=True) if parsed else ((), (), ())
+    return ParsedTurn(operations=operations, errors=errors, raw=raw, extra_rejected=extra,
+                      turn_error=turn_error)
+
+
+def parse_turn_entries(
+    turn: Any,
+) -> tuple[list[tuple[Any, str | None, dict[str, Any]]], int, str | None]:
+    """:func:`parse_turn` as ``(entries, extra_rejected, turn_error)``, each entry what
+    :func:`parse_operation` gives: the form a live episode applies, built without the
+    :class:`ParsedTurn` record."""
     if type(turn) is list:  # the common case, spared the checks below
         pass
     elif turn is None:
@@ -253,28 +266,11 @@ def parse_turn(turn: Any) -> ParsedTurn:
     elif isinstance(turn, BaseModel | Mapping):
         turn = [turn]
     elif not isinstance(turn, list | tuple):
-        return ParsedTurn(
-            operations=(),
-            errors=(),
-            raw=(),
-            turn_error=(
-                f"turn is a {type(turn).__name__}; allowed: a list of operations "
-                "(an empty list waits)"
-            ),
-        )
+        return [], 0, (f"turn is a {type(turn).__name__}; allowed: a list of operations "
+                       "(an empty list waits)")
     entries = list(turn)
     extra = max(0, len(entries) - MAX_OPERATIONS_PER_TURN)
     parsed = [parse_operation(item) for item in entries[:MAX_OPERATIONS_PER_TURN]]
-    operations, errors, raw = zip(*parsed, strict=True) if parsed else ((), (), ())
-    return ParsedTurn(
-        operations=operations,
-        errors=errors,
-        raw=raw,
-        extra_rejected=extra,
-        turn_error=(
-            f"turn has {len(entries)} operations; allowed: at most "
-            f"{MAX_OPERATIONS_PER_TURN}, so {extra} were ignored"
-            if extra
-            else None
-        ),
-    )
+    turn_error = (f"turn has {len(entries)} operations; allowed: at most "
+                  f"{MAX_OPERATIONS_PER_TURN}, so {extra} were ignored") if extra else None
+    return parsed, extra, turn_error
