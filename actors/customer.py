@@ -22,6 +22,7 @@ from actors.field_values import correct_value, wrong_value
 from sim.environment import ActorContext, Timer
 from sim.episode import EpisodeState
 from sim.messages import AGENT, Inbound, PublicReply, SlaBreached
+from sim.trace import DeferredPayload
 from tasks.base import PERSONAS
 
 __all__ = ["MISSING_TEXT", "NOT_RELEVANT_TEXT", "NUDGE_SECONDS", "PERSONAS", "customer_actor"]
@@ -42,8 +43,8 @@ def customer_actor(state: EpisodeState, persona: str) -> Any:
 class _Customer:
     # A slotted object rather than closures: thousands of episodes run at once, and
     # cells and function objects would cost each of them a kilobyte more.
-    __slots__ = ("answers_never", "delay", "nudge", "persona", "state", "times_asked",
-                 "truth", "wrong")
+    __slots__ = ("answers_never", "asked", "delay", "nudge", "persona", "state", "truth",
+                 "wrong")
 
     def __init__(self, state: EpisodeState, persona: str) -> None:
         task = state.task
@@ -52,7 +53,8 @@ class _Customer:
         # Filled when first needed: most episodes ask once, some never.
         self.truth: dict[str, str] | None = None
         self.wrong: dict[str, str] | None = None
-        self.times_asked: dict[str, int] | None = None
+        #: Fields asked for so far (a tuple: a handful, and smaller than a set).
+        self.asked: tuple[str, ...] = ()
         self.answers_never = persona == "silent" or task.follow_up_outcome == "none"
         delay = task.customer_reply_delay_minutes * 60
         if persona == "slow":  # at least a second past the next turn, so that turn misses it
@@ -66,14 +68,13 @@ class _Customer:
         required = task.required_requested_fields
         if field not in required:
             return "not_relevant", NOT_RELEVANT_TEXT
-        truth, times_asked = self.truth, self.times_asked
-        if truth is None or times_asked is None:  # drawn when first needed, in a fixed order
+        truth = self.truth
+        if truth is None:  # drawn when first needed, all at once, in a fixed order
             rng = self.state.rng("customer-values")
             truth = self.truth = {f: correct_value(f, rng) for f in required}
-            times_asked = self.times_asked = {}
-        times_asked[field] = times_asked.get(field, 0) + 1
-        if times_asked[field] > 1:
+        if field in self.asked:
             return "correct", truth[field]
+        self.asked += (field,)
         if self.persona == "confused":
             return "wrong", self.wrong_answer(field, truth[field])
         if task.follow_up_outcome == "complete" or field in task.follow_up_provided_fields:
@@ -102,10 +103,8 @@ class _Customer:
     def send_answer(turn: int, answered: dict[str, tuple[str, str]], ctx: ActorContext) -> None:
         lines = [f"- {field}: {value}" for field, (_, value) in answered.items()]
         text = "Here is what I have:\n" + "\n".join(lines)
-        ctx.record("customer_answer", {
-            "request_turn": turn,
-            "fields": {f: {"value": v, "status": s} for f, (s, v) in answered.items()},
-        })
+        # Deferred: an episode in flight keeps ``answered``, not the payload's nested dicts.
+        ctx.record("customer_answer", DeferredPayload(_answer_payload, turn, answered))
         ctx.send(AGENT, Inbound(
             CUSTOMER, "customer_answer", text,
             fields=tuple((f, v) for f, (_, v) in answered.items()), time=ctx.now,
@@ -134,3 +133,8 @@ class _Customer:
                     ctx.send(AGENT, Inbound(CUSTOMER, "customer_complaint", text, time=ctx.now))
         finally:
             self.nudge = None  # the pending nudge points back here: no cycle outlives the run
+
+
+def _answer_payload(turn: int, answered: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    return {"request_turn": turn,
+            "fields": {f: {"value": v, "status": s} for f, (s, v) in answered.items()}}

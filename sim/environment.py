@@ -36,7 +36,7 @@ from __future__ import annotations
 import types
 from collections.abc import Awaitable, Callable, Generator
 from heapq import heappop, heappush
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import trio
@@ -44,6 +44,9 @@ from outcome import Error, Value
 from trio.lowlevel import reschedule, wait_task_rescheduled
 
 from sim.taskpool import TaskPool, open_task_pool
+
+if TYPE_CHECKING:
+    from sim.trace import DeferredPayload
 
 __all__ = [
     "PRIORITY_CHECK",
@@ -117,6 +120,7 @@ _START = _Start()
 
 
 _HeapEntry = tuple[int, int, int, _Actor, Any]
+_INSTANTS: dict[int, int] = {}
 
 
 class Environment:
@@ -131,7 +135,7 @@ class Environment:
     __slots__ = ("_actors", "_ended", "_factories", "_failure", "_heap", "_hosted", "_joiner",
                  "_pool", "_record", "_seq", "_stopped", "deliveries", "now")
 
-    def __init__(self, *, trace: Callable[[int, str, str, dict[str, Any]], None] | None = None):
+    def __init__(self, *, trace: Callable[[int, str, str, Any], None] | None = None):
         self.now: int = 0
         self._heap: list[_HeapEntry] = []
         self._seq = 0
@@ -187,7 +191,7 @@ class Environment:
         actor = self._actors.get(recipient) or self._from_factory(recipient)
         self._schedule(actor, delay, message, priority)
 
-    def record(self, actor: str, kind: str, payload: dict[str, Any]) -> None:
+    def record(self, actor: str, kind: str, payload: Any) -> None:
         if self._record is not None and not self._ended:
             self._record(self.now, actor, kind, payload)
 
@@ -225,7 +229,14 @@ class Environment:
             if heap and heap[0][4] is _START:
                 _, _, _, first, _ = heappop(heap)
                 self.deliveries += 1
-                await self._run_actor(first, False)
+                # Run here, not in _run_actor: thousands of waiting episodes would each
+                # hold one coroutine frame more.
+                try:
+                    await self._begin(first)
+                except (_Stopped, Exception) as error:
+                    self._end(first, error)
+                else:
+                    self._end(first, None)
             else:
                 self._resume_next(None)
             if self._hosted:
@@ -264,7 +275,13 @@ class Environment:
         if delay < 0:
             raise ValueError(f"delay {delay} is negative")
         self._seq += 1
-        heappush(self._heap, (self.now + delay, priority, self._seq, actor, payload))
+        time = self.now + delay
+        # One int object per instant, shared by every episode: episodes of a task meet
+        # the same instants, and each event's time is kept in its trace.
+        time = _INSTANTS.setdefault(time, time)
+        if len(_INSTANTS) > 100_000:  # a bound, for long or many odd-timed episodes
+            _INSTANTS.clear()
+        heappush(self._heap, (time, priority, self._seq, actor, payload))
 
     def _fail(self, error: BaseException) -> None:
         if not self._ended:
@@ -300,7 +317,7 @@ class Environment:
             if payload is _START:
                 assert self._pool is not None
                 self._hosted += 1
-                self._pool.start_soon(self._run_actor, actor, True)
+                self._pool.start_soon(self._run_actor, actor)
                 return _PARK
             wake_on = actor.wake_on
             if wake_on is not None:
@@ -352,32 +369,36 @@ class Environment:
         actor.waiting = True
         return _PARK
 
-    async def _run_actor(self, actor: _Actor, hosted: bool) -> None:
-        """Run an actor's body in this task; ``hosted``: a pooled task, which ``run``
-        waits for."""
+    def _begin(self, actor: _Actor) -> Awaitable[None]:
+        """The coroutine of an actor's body, to run in the current task."""
         actor.task = trio.lowlevel.current_task()
         body, actor.body = actor.body, None
         assert body is not None
-        try:
-            running = body(ActorContext(self, actor))
-            del body  # its coroutine holds what it needs
-            await running
-        except _Stopped:
-            actor.done = True
-            self._unwind(actor)  # it may have been the one that stopped the episode
-        except Exception as error:
-            actor.done = True
-            self._fail(error)
-            self._unwind(actor)
-        else:
-            actor.done = True
+        return body(ActorContext(self, actor))
+
+    def _end(self, actor: _Actor, error: BaseException | None) -> None:
+        """An actor's body returned (``error`` None), was unwound, or raised."""
+        actor.done = True
+        if error is None:
             self._resume_next(None)
+            return
+        if not isinstance(error, _Stopped):
+            self._fail(error)
+        self._unwind(actor)  # it may have been the one that stopped the episode
+
+    async def _run_actor(self, actor: _Actor) -> None:
+        """Run an actor in a pooled task, which ``run`` waits for."""
+        try:
+            await self._begin(actor)
+        except (_Stopped, Exception) as error:
+            self._end(actor, error)
+        else:
+            self._end(actor, None)
         finally:
-            if hosted:
-                self._hosted -= 1
-                if not self._hosted and self._joiner is not None:
-                    reschedule(self._joiner)
-                    self._joiner = None
+            self._hosted -= 1
+            if not self._hosted and self._joiner is not None:
+                reschedule(self._joiner)
+                self._joiner = None
 
 
 class _Park:
@@ -466,8 +487,12 @@ class ActorContext:
             return wait_task_rescheduled(actor.abort)
         return _ready(arrived)
 
-    def record(self, kind: str, payload: dict[str, Any]) -> None:
-        """Append an event to the episode's trace, stamped with the time and this actor."""
+    def record(self, kind: str, payload: dict[str, Any] | DeferredPayload) -> None:
+        """Append an event to the episode's trace, stamped with the time and this actor.
+
+        ``payload`` is a JSON-ready dict, or a :class:`~sim.trace.DeferredPayload` that
+        makes one.
+        """
         self._env.record(self.name, kind, payload)
 
     def stop(self) -> None:

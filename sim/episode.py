@@ -44,10 +44,10 @@ from sim.messages import (
     team_address,
 )
 from sim.observation import Observation
-from sim.operations import bounded, parse_turn_entries
+from sim.operations import MAX_OPERATIONS_PER_TURN, bounded, parse_turn_entries
 from sim.taskpool import TaskPool
 from sim.ticket import TicketState, apply_operation, check_operation
-from sim.trace import Trace, TraceEvent, TraceHeader, TraceResult
+from sim.trace import DeferredPayload, Trace, TraceEvent, TraceHeader, TraceResult
 from tasks.base import TERMINAL_STATUSES, KnowledgeSnippet, SupportTaskSpec
 
 __all__ = [
@@ -168,14 +168,8 @@ class EpisodeResult(BaseModel):
 
 
 _OBSERVATION = Observation.__pydantic_validator__
-class _Packed(tuple[Any, ...]):
-    """The values of one of the agent's own events, unpacked (by ``_PACKED_KEYS``) into
-    its payload once the episode ends."""
-
-    __slots__ = ()
-
-
-_PACKED_KEYS = {"turn": ("turn",), "operation": ("turn", "index", "op")}
+#: Entries a turn may have, and so the packing of (turn, index) into one number.
+_SLOTS = MAX_OPERATIONS_PER_TURN
 _new_tuple = tuple.__new__
 #: What the grader is handed as the payload of an operation it is also handed parsed.
 _PAYLOAD_UNREAD: dict[str, Any] = {}
@@ -199,7 +193,12 @@ class _ObservationMaker:
     def __init__(self, state: EpisodeState) -> None:
         task = state.task
         self.state = state
-        self.catalog = task.catalog.model_copy()
+        catalog = task.catalog
+        # A copy that shares the original's (never changed) set of field names: a
+        # model_copy's own set would cost each episode half a kilobyte more.
+        self.catalog = type(catalog).model_construct(
+            catalog.__pydantic_fields_set__, **catalog.__dict__
+        )
         static = self._static.get(task.content_hash)
         if static is None:
             if len(self._static) >= 256:  # a bound, for runs over many generated tasks
@@ -262,25 +261,30 @@ class _Episode:
         self.events: list[Any] = []
         self.fold = grader.fold
 
-    def record(self, now: int, actor: str, kind: str, payload: dict[str, Any]) -> None:
+    def record(self, now: int, actor: str, kind: str,
+               payload: dict[str, Any] | DeferredPayload) -> None:
         events = self.events
         seq = len(events) >> 2
         events += (now, actor, kind, payload)
+        if isinstance(payload, DeferredPayload):
+            payload = payload()
         self.fold(now, seq, actor, kind, payload)  # graded as it happens
 
-    # The agent's own most common events are kept packed until the episode ends (a
-    # number, a tuple): a dict each would cost thousands of episodes in flight dearly.
+    # The agent's own turn and operation events are kept packed until the episode ends:
+    # the actor slot holds the number ``turn * _SLOTS + index`` (a small int, which
+    # CPython shares) in place of "agent", and an operation's slot holds its dict alone.
+    # A dict (or a tuple) each would cost thousands of episodes in flight dearly.
     def _record_turn(self, now: int, turn: int) -> None:
         events = self.events
         seq = len(events) >> 2
-        events += (now, AGENT, "turn", _Packed((turn,)))
+        events += (now, turn * _SLOTS, "turn", None)
         self.fold(now, seq, AGENT, "turn", {"turn": turn})
 
     def _record_operation(self, now: int, turn: int, index: int, raw: dict[str, Any],
                           operation: Any) -> None:
         events = self.events
         seq = len(events) >> 2
-        events += (now, AGENT, "operation", _Packed((turn, index, raw)))
+        events += (now, turn * _SLOTS + index, "operation", raw)
         # Parsed once already, by the turn: the grader takes it and reads no payload.
         self.fold(now, seq, AGENT, "operation", _PAYLOAD_UNREAD, operation)
 
@@ -290,8 +294,13 @@ class _Episode:
         events = []
         four = zip(parts, parts, parts, parts, strict=True)  # (t, actor, kind, payload)
         for seq, (t, actor, kind, payload) in enumerate(four):
-            if type(payload) is _Packed:
-                payload = dict(zip(_PACKED_KEYS[kind], payload, strict=True))
+            if type(actor) is int:  # packed: see _record_turn
+                turn, index = divmod(actor, _SLOTS)
+                actor = AGENT
+                payload = ({"turn": turn} if kind == "turn"
+                           else {"turn": turn, "index": index, "op": payload})
+            elif type(payload) is DeferredPayload:
+                payload = payload()
             # tuple.__new__ skips the named tuple's Python-level constructor: same record.
             events.append(_new_tuple(TraceEvent, (t, seq, actor, kind, payload)))
         return tuple(events)

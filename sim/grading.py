@@ -148,18 +148,19 @@ class GradeAccumulator:
     invalid_operations: int = 0
     requested: dict[str, None] = attrs.field(factory=dict)
     answered_once: bool = False
-    rerequested: dict[str, None] = attrs.field(factory=dict)
-    bad_fields: dict[str, None] = attrs.field(factory=dict)
     # Ordered sets as dicts: far smaller than sets, and thousands of episodes run at once.
+    # Those most episodes never need are made when first needed (``None`` until then).
+    rerequested: dict[str, None] | None = None
+    bad_fields: dict[str, None] | None = None
     received: dict[str, None] = attrs.field(factory=dict)
     premature: bool = False
     reply_groups: dict[int, None] = attrs.field(factory=dict)
     note_groups: dict[int, None] = attrs.field(factory=dict)
-    forbidden_groups: dict[int, None] = attrs.field(factory=dict)
+    forbidden_groups: dict[int, None] | None = None
     last_reply_seq: int = -1
     gold_escalation_turns: list[int] = attrs.field(factory=list)
     other_escalations: int = 0
-    over_escalations: list[str] = attrs.field(factory=list)
+    over_escalations: list[str] | None = None
     last_update_seq: int = -1
     gold_team_silent: bool = False
     sla_snapshot: bool | None = None
@@ -221,10 +222,14 @@ class GradeAccumulator:
             for field in operation.request_fields:
                 self.requested[field] = None
                 if self.answered_once:
+                    if self.rerequested is None:
+                        self.rerequested = {}
                     self.rerequested[field] = None
             for index in groups_met(operation.message, task.required_reply_markers):
                 self.reply_groups[index] = None
             for index in groups_met(operation.message, task.forbidden_reply_markers):
+                if self.forbidden_groups is None:
+                    self.forbidden_groups = {}
                 self.forbidden_groups[index] = None
         elif kind == "note" and len(operation.text) <= MAX_NOTE_CHARS:
             for index in groups_met(operation.text, task.required_note_markers):
@@ -235,6 +240,8 @@ class GradeAccumulator:
             else:
                 self.other_escalations += 1
             if operation.queue in task.over_escalation_queues:
+                if self.over_escalations is None:
+                    self.over_escalations = []
                 self.over_escalations.append(operation.queue)
         elif kind == "set_status" and operation.status in TERMINAL_STATUSES:
             if not all(f in self.received for f in task.required_requested_fields):
@@ -252,6 +259,8 @@ class GradeAccumulator:
             if status == "correct":
                 self.received[name] = None
             elif status in BAD_ANSWER_STATUSES and name in required and name not in self.received:
+                if self.bad_fields is None:
+                    self.bad_fields = {}
                 self.bad_fields[name] = None
         self.answered_once = True
 
@@ -286,9 +295,10 @@ class GradeAccumulator:
             f"requested {_names(self.requested)}; required {_names(required)}",
         )
         if self.bad_fields:
+            rerequested = self.rerequested or {}
             values["follow_up_handling"] = (
-                _f1(self.rerequested, self.bad_fields),
-                f"re-requested {_names(self.rerequested)}; missing or wrong "
+                _f1(rerequested, self.bad_fields),
+                f"re-requested {_names(rerequested)}; missing or wrong "
                 f"{_names(self.bad_fields)}",
             )
         else:
@@ -345,10 +355,10 @@ class GradeAccumulator:
                               INVALID_OPERATION_PENALTY_CAP),
                 "reason": f"{self.invalid_operations} invalid operation(s)",
             })
-        for queue in self.over_escalations:
+        for queue in self.over_escalations or ():
             penalties.append({"name": "over_escalation", "amount": OVER_ESCALATION_PENALTY,
                               "reason": f"escalated to {queue}, which must not get it"})
-        for index in sorted(self.forbidden_groups):
+        for index in sorted(self.forbidden_groups or ()):
             group = task.forbidden_reply_markers[index]
             penalties.append({"name": "forbidden_reply", "amount": FORBIDDEN_MARKER_PENALTY,
                               "reason": f"a reply said {' + '.join(group)}"})

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -20,6 +20,7 @@ from sim.secrets import redact
 
 __all__ = [
     "SCHEMA_VERSION",
+    "DeferredPayload",
     "Trace",
     "TraceEvent",
     "TraceFormatError",
@@ -74,6 +75,26 @@ class TraceEvent(NamedTuple):
     def as_line(self) -> dict[str, Any]:
         return {"type": "event", "t": self.t, "seq": self.seq, "actor": self.actor,
                 "kind": self.kind, "payload": self.payload}
+
+
+class DeferredPayload:
+    """An event payload that is made when needed instead of kept made.
+
+    ``ctx.record(kind, DeferredPayload(make, *args))`` records the dict ``make(*args)``
+    returns. The live grader gets it made at once; the trace makes it again when the
+    episode ends; in between, the episode keeps only ``args``. It is for big, nested
+    payloads made from data the actor holds anyway, in runs of thousands of episodes at
+    once. ``make`` must be pure: both calls must return equal dicts.
+    """
+
+    __slots__ = ("args", "make")
+
+    def __init__(self, make: Callable[..., dict[str, Any]], *args: Any) -> None:
+        self.make = make
+        self.args = args
+
+    def __call__(self) -> dict[str, Any]:
+        return self.make(*self.args)
 
 
 class _EventLine(_Line):

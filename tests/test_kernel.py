@@ -24,9 +24,10 @@ from episode_helpers import SEED_TASK, Recorder, events, play, times, variant
 from actors import OracleAgent, ScriptedAgent, make_job, simulate
 from sim.environment import ActorContext, Environment, SimulationError
 from sim.episode import EpisodeConfig, EpisodeResult, EpisodeState, run_episode
+from sim.grading import grade_events
 from sim.observation import Observation
 from sim.runner import run_episodes
-from sim.trace import SCHEMA_VERSION, Trace
+from sim.trace import SCHEMA_VERSION, DeferredPayload, Trace
 from tasks import PERSONAS, SupportTaskSpec, discover_tasks
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -907,3 +908,38 @@ async def test_an_agent_factory_raising_fails_only_its_own_episode() -> None:
     assert [r.seed for r in results] == [1, 2, 3]  # none dropped
     assert [r.termination_reason for r in results] == ["finished", "agent_error", "finished"]
     assert "cannot build the agent" in (results[1].error or "")
+
+
+class DeferringWorld:
+    """One actor that records a customer answer as a DeferredPayload, 10 minutes in."""
+
+    persona: str = "cooperative"
+    faults: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        self.made = 0
+
+    def make(self, field: str, value: str) -> dict[str, Any]:
+        self.made += 1
+        return {"request_turn": 1, "fields": {field: {"value": value, "status": "correct"}}}
+
+    def populate(self, env: Environment, state: EpisodeState) -> None:
+        async def answerer(ctx: ActorContext) -> None:
+            await ctx.sleep(10 * 60)
+            ctx.record("customer_answer", DeferredPayload(self.make, "regions", "eu-west-1"))
+
+        env.spawn("answerer", answerer)
+
+
+async def test_a_deferred_payload_is_graded_at_once_and_made_again_for_the_trace() -> None:
+    world = DeferringWorld()
+    result = await run_episode(SEED_TASK, ScriptedAgent(), world=world, seed=0)
+    answers = [e for e in result.trace.events if e.kind == "customer_answer"]
+    assert [(e.actor, e.t, e.payload) for e in answers] == [
+        ("answerer", 600, world.make("regions", "eu-west-1"))]
+    assert world.made == 3  # the grader's, the trace's, and the one just above
+    # The live grade (made as the episode ran) is the stored trace's grade.
+    assert result.trace.result is not None
+    stored = grade_events(SEED_TASK, result.trace.events)
+    assert result.trace.result.report == stored.model_dump(mode="json")
+    assert "eu-west-1" in result.trace.to_jsonl()
