@@ -31,7 +31,16 @@ from sim.operations import (
     parse_turn,
 )
 from sim.runner import EpisodeJob, run_episodes
-from sim.trace import SCHEMA_VERSION, Trace, TraceEvent, TraceFormatError, TraceHeader, TraceResult
+from sim.taskpool import TaskPool, open_task_pool
+from sim.trace import (
+    SCHEMA_VERSION,
+    DeferredPayload,
+    Trace,
+    TraceEvent,
+    TraceFormatError,
+    TraceHeader,
+    TraceResult,
+)
 
 __all__ = [
     "CODE_VERSION",
@@ -40,6 +49,7 @@ __all__ = [
     "ActorContext",
     "Agent",
     "AgentTimeout",
+    "DeferredPayload",
     "Draws",
     "Environment",
     "EpisodeConfig",
@@ -60,6 +70,7 @@ __all__ = [
     "SetFields",
     "SetStatus",
     "SimulationError",
+    "TaskPool",
     "TicketView",
     "Timer",
     "Trace",
@@ -70,6 +81,7 @@ __all__ = [
     "World",
     "grade",
     "grade_events",
+    "open_task_pool",
     "parse_turn",
     "run_episode",
     "run_episodes",
