@@ -278,10 +278,12 @@ class Environment:
         time = self.now + delay
         # One int object per instant, shared by every episode: episodes of a task meet
         # the same instants, and each event's time is kept in its trace.
-        time = _INSTANTS.setdefault(time, time)
-        if len(_INSTANTS) > 100_000:  # a bound, for long or many odd-timed episodes
-            _INSTANTS.clear()
-        heappush(self._heap, (time, priority, self._seq, actor, payload))
+        shared = _INSTANTS.get(time)
+        if shared is None:
+            if len(_INSTANTS) >= 100_000:  # a bound, for long or many odd-timed episodes
+                _INSTANTS.clear()
+            _INSTANTS[time] = shared = time
+        heappush(self._heap, (shared, priority, self._seq, actor, payload))
 
     def _fail(self, error: BaseException) -> None:
         if not self._ended:

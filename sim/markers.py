@@ -37,10 +37,15 @@ def _group_patterns(groups: tuple[tuple[str, ...], ...]) -> tuple[tuple[re.Patte
     return tuple(tuple(_pattern(term) for term in group) for group in groups)
 
 
-def groups_met(text: str, groups: tuple[tuple[str, ...], ...]) -> list[int]:
-    """The indices of the groups ``text`` meets."""
+@lru_cache(maxsize=1024)  # texts are at most 2,000 characters: 2 MB at worst
+def groups_met(text: str, groups: tuple[tuple[str, ...], ...]) -> tuple[int, ...]:
+    """The indices of the groups ``text`` meets.
+
+    Cached: agents often send the same words again (a template, a scripted reply), and
+    a string keeps its hash, so a repeat costs a lookup instead of a regex search each.
+    """
     if not groups:
-        return []
+        return ()
     lowered = text.lower()
     met = []
     for index, patterns in enumerate(_group_patterns(groups)):
@@ -49,4 +54,4 @@ def groups_met(text: str, groups: tuple[tuple[str, ...], ...]) -> list[int]:
                 break
         else:
             met.append(index)
-    return met
+    return tuple(met)
