@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from functools import partial
 from importlib import metadata
 from typing import Any, ClassVar, Literal, Protocol
 
@@ -456,34 +457,33 @@ async def run_episode(
         name, message, _ = describe_exception(error)
         state.termination_reason = "agent_error"
         state.error = f"{name}: {message}"
-    report = grader.report_data()
-    score, sla_breached = report["score"], report["sla_breached"]
-    result_line = TraceResult(
-        termination_reason=state.termination_reason,
-        steps=state.turns_taken,
-        sim_minutes=state.ended_at // 60,
-        sla_breached=sla_breached,
-        score=score,
-        report=report,
-        error=state.error,
+    score, breakdown, sla_breached = grader.summary()
+    # The header and the result line (with the full grade report) are made when the
+    # trace is first read: a run that only wants scores never builds them.
+    header = partial(
+        TraceHeader, task_id=task.task_id, task_hash=task.content_hash, seed=seed,
+        agent=agent_name, persona=world.persona, faults=tuple(world.faults),
+        config=config.trace_view(), code_version=CODE_VERSION,
     )
-    # Made at the end: an episode in flight has no use for it.
-    header = TraceHeader(
-        task_id=task.task_id, task_hash=task.content_hash, seed=seed, agent=agent_name,
-        persona=world.persona, faults=tuple(world.faults), config=config.trace_view(),
-        code_version=CODE_VERSION,
+    result_line = partial(
+        _result_line, grader, termination_reason=state.termination_reason,
+        steps=state.turns_taken, sim_minutes=state.ended_at // 60, error=state.error,
     )
     trace = Trace(header=header, events=episode.trace_events(), result=result_line)
     latencies = state.latencies or [0.0]
     return EpisodeResult(
         task_id=task.task_id, seed=seed, agent=agent_name, persona=world.persona,
-        faults=tuple(world.faults), score=score,
-        breakdown={c["name"]: c["value"] for c in report["criteria"]},
+        faults=tuple(world.faults), score=score, breakdown=breakdown,
         termination_reason=state.termination_reason, steps=state.turns_taken,
         sim_minutes=state.ended_at // 60, sla_breached=sla_breached,
-        invalid_operations=report["invalid_operations"], error=state.error,
+        invalid_operations=grader.invalid_operations, error=state.error,
         wall_seconds=time.perf_counter() - started,
         agent_latency_mean=sum(latencies) / len(latencies), agent_latency_max=max(latencies),
         trace=trace,
     )
 
+
+def _result_line(grader: GradeAccumulator, **fields: Any) -> TraceResult:
+    report = grader.report_data()
+    return TraceResult(score=report["score"], sla_breached=report["sla_breached"],
+                       report=report, **fields)

@@ -272,6 +272,38 @@ class GradeAccumulator:
     def report_data(self) -> dict[str, Any]:
         """:meth:`report` as JSON-ready data (what ``report().model_dump(mode="json")``
         gives), without building the models: the live episode's fast path."""
+        task = self.task
+        values, sla_met = self._values()
+        laid_out = self._penalties()
+        total, weighted, score = self._score(values, [amount for _, amount, _ in laid_out])
+        penalties = [{"name": name, "amount": amount, "reason": reason}
+                     for name, amount, reason in laid_out]
+        criteria: list[dict[str, Any]] = []
+        for name, weight in CRITERIA_WEIGHTS.items():
+            value, reason = values[name]
+            criteria.append({
+                "name": name, "weight": weight,
+                "effective_weight": weight / total if value is not None else 0.0,
+                "applies": value is not None, "value": value, "reason": reason,
+            })
+        return {
+            "task_id": task.task_id, "score": score, "weighted_score": weighted,
+            "criteria": criteria, "penalties": penalties,
+            "dropped": [n for n in CRITERIA_WEIGHTS if values[n][0] is None],
+            "sla_breached": not sla_met, "invalid_operations": self.invalid_operations,
+            "premature_status": self.premature,
+        }
+
+    def summary(self) -> tuple[float, dict[str, float | None], bool]:
+        """(score, criterion -> value, sla_breached): the figures of :meth:`report_data`
+        an episode's result carries, without the report's reasons laid out."""
+        values, sla_met = self._values()
+        _, _, score = self._score(values, [amount for _, amount, _ in self._penalties()])
+        return score, {name: values[name][0] for name in CRITERIA_WEIGHTS}, not sla_met
+
+    def _values(self) -> tuple[dict[str, tuple[float | None, str]], bool]:
+        """Each criterion's (value, reason), ``None`` where it does not apply; and
+        whether the SLA was met."""
         task, ticket = self.task, self.ticket
         values: dict[str, tuple[float | None, str]] = {}
         status = self._effective_status()
@@ -334,45 +366,38 @@ class GradeAccumulator:
                          "met" if sla_met else "a public reply and the gold status were not "
                          "both in place by the deadline")
 
+        return values, sla_met
+
+    def _penalties(self) -> list[tuple[str, float, str]]:
+        penalties: list[tuple[str, float, str]] = []
+        if self.invalid_operations:
+            penalties.append((
+                "invalid_operations",
+                min(INVALID_OPERATION_PENALTY * self.invalid_operations,
+                    INVALID_OPERATION_PENALTY_CAP),
+                f"{self.invalid_operations} invalid operation(s)",
+            ))
+        for queue in self.over_escalations or ():
+            penalties.append(("over_escalation", OVER_ESCALATION_PENALTY,
+                              f"escalated to {queue}, which must not get it"))
+        for index in sorted(self.forbidden_groups or ()):
+            group = self.task.forbidden_reply_markers[index]
+            penalties.append(("forbidden_reply", FORBIDDEN_MARKER_PENALTY,
+                              f"a reply said {' + '.join(group)}"))
+        return penalties
+
+    @staticmethod
+    def _score(values: dict[str, tuple[float | None, str]],
+               amounts: list[float]) -> tuple[float, float, float]:
+        """(total weight that applies, weighted score, score after penalties)."""
         applying = [n for n, (v, _) in values.items() if v is not None]
         total = sum(CRITERIA_WEIGHTS[n] for n in applying)
-        criteria: list[dict[str, Any]] = []
-        parts: list[float] = []
-        for name, weight in CRITERIA_WEIGHTS.items():
-            value, reason = values[name]
-            if value is not None:
-                parts.append(weight * value)
-            criteria.append({
-                "name": name, "weight": weight,
-                "effective_weight": weight / total if value is not None else 0.0,
-                "applies": value is not None, "value": value, "reason": reason,
-            })
-        penalties: list[dict[str, Any]] = []
-        if self.invalid_operations:
-            penalties.append({
-                "name": "invalid_operations",
-                "amount": min(INVALID_OPERATION_PENALTY * self.invalid_operations,
-                              INVALID_OPERATION_PENALTY_CAP),
-                "reason": f"{self.invalid_operations} invalid operation(s)",
-            })
-        for queue in self.over_escalations or ():
-            penalties.append({"name": "over_escalation", "amount": OVER_ESCALATION_PENALTY,
-                              "reason": f"escalated to {queue}, which must not get it"})
-        for index in sorted(self.forbidden_groups or ()):
-            group = task.forbidden_reply_markers[index]
-            penalties.append({"name": "forbidden_reply", "amount": FORBIDDEN_MARKER_PENALTY,
-                              "reason": f"a reply said {' + '.join(group)}"})
+        parts = [CRITERIA_WEIGHTS[n] * value for n, (value, _) in values.items()
+                 if value is not None]
         # Rounded so that a perfect episode scores exactly 1.0 despite float sums.
         weighted = round(math.fsum(parts) / total, _DIGITS)
-        score = round(min(1.0, max(0.0, weighted - math.fsum(p["amount"] for p in penalties))),
-                      _DIGITS)
-        return {
-            "task_id": task.task_id, "score": score, "weighted_score": weighted,
-            "criteria": criteria, "penalties": penalties,
-            "dropped": [n for n in CRITERIA_WEIGHTS if values[n][0] is None],
-            "sla_breached": not sla_met, "invalid_operations": self.invalid_operations,
-            "premature_status": self.premature,
-        }
+        score = round(min(1.0, max(0.0, weighted - math.fsum(amounts))), _DIGITS)
+        return total, weighted, score
 
     def _escalation(self) -> tuple[float, str]:
         task = self.task

@@ -121,13 +121,47 @@ def _event_tuple(events: Iterable[TraceEvent]) -> tuple[TraceEvent, ...]:
     return tuple(events)
 
 
-@attrs.frozen
+@attrs.frozen(eq=False, repr=False)
 class Trace:
-    """A whole episode. ``events`` are in the order they happened."""
+    """A whole episode: its header, its events in the order they happened, its result.
 
-    header: TraceHeader
+    ``header`` and ``result`` may also be given as functions of no arguments that make
+    them, called when first read. A live episode does so: a run that only wants scores
+    then never builds a full grade report it would throw away.
+    """
+
+    _header: TraceHeader | Callable[[], TraceHeader] = attrs.field(alias="header")
     events: tuple[TraceEvent, ...] = attrs.field(converter=_event_tuple)
-    result: TraceResult | None = None
+    _result: TraceResult | Callable[[], TraceResult] | None = attrs.field(
+        default=None, alias="result"
+    )
+
+    @property
+    def header(self) -> TraceHeader:
+        header = self._header
+        if not isinstance(header, TraceHeader):
+            header = header()
+            object.__setattr__(self, "_header", header)  # made once
+        return header
+
+    @property
+    def result(self) -> TraceResult | None:
+        result = self._result
+        if result is not None and not isinstance(result, TraceResult):
+            result = result()
+            object.__setattr__(self, "_result", result)  # made once
+        return result
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Trace):
+            return NotImplemented
+        return (self.header, self.events, self.result) == (other.header, other.events,
+                                                           other.result)
+
+    __hash__ = None  # type: ignore[assignment]  # events hold dicts: never hashable
+
+    def __repr__(self) -> str:
+        return f"Trace(header={self.header!r}, events={self.events!r}, result={self.result!r})"
 
     def to_jsonl(self) -> str:
         lines = [dumps_line(self.header.model_dump(mode="json"))]

@@ -20,11 +20,13 @@ import attrs
 import pytest
 import trio
 from episode_helpers import SEED_TASK, Recorder, events, play, times, variant
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from actors import OracleAgent, ScriptedAgent, make_job, simulate
 from sim.environment import ActorContext, Environment, SimulationError
 from sim.episode import EpisodeConfig, EpisodeResult, EpisodeState, run_episode
-from sim.grading import grade_events
+from sim.grading import grade, grade_events
 from sim.observation import Observation
 from sim.runner import run_episodes
 from sim.trace import SCHEMA_VERSION, DeferredPayload, Trace
@@ -943,3 +945,50 @@ async def test_a_deferred_payload_is_graded_at_once_and_made_again_for_the_trace
     stored = grade_events(SEED_TASK, result.trace.events)
     assert result.trace.result.report == stored.model_dump(mode="json")
     assert "eu-west-1" in result.trace.to_jsonl()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    task_id=st.sampled_from(sorted(discover_tasks())),
+    agent=st.sampled_from(["random", "heuristic", "oracle"]),
+    persona=st.sampled_from(PERSONAS),
+    faults=st.lists(st.sampled_from(["slow_eta", "eta_slips", "team_silent"]), unique=True),
+    seed=st.integers(0, 2**32),
+)
+def test_a_results_figures_are_its_traces_report(
+    task_id: str, agent: str, persona: str, faults: list[str], seed: int
+) -> None:
+    """The result's figures come from the grader's summary; the trace's report is made
+    later, when first read. Both, and a re-grade of the stored trace, agree."""
+    task = discover_tasks()[task_id]
+    job = make_job(task, agent, seed=seed, persona=persona, faults=faults)
+    result = trio.run(lambda: run_episodes([job]))[0]
+    line = result.trace.result
+    assert line is not None and line is result.trace.result  # made once
+    report = line.report
+    assert report is not None
+    assert (result.score, result.sla_breached, result.invalid_operations) == (
+        report["score"], report["sla_breached"], report["invalid_operations"])
+    assert result.breakdown == {c["name"]: c["value"] for c in report["criteria"]}
+    assert report == grade(task, result.trace).model_dump(mode="json")
+    assert Trace.from_jsonl(result.trace.to_jsonl()) == result.trace
+
+
+def test_a_trace_makes_a_lazy_header_and_result_once_and_equals_the_eager_one() -> None:
+    eager = trio.run(lambda: run_episodes([make_job(SEED_TASK, "oracle", seed=3)]))[0].trace
+    made: list[str] = []
+
+    def header() -> Any:
+        made.append("header")
+        return eager.header
+
+    def result() -> Any:
+        made.append("result")
+        return eager.result
+
+    lazy = Trace(header=header, events=eager.events, result=result)
+    assert made == []
+    assert lazy == eager and lazy.to_jsonl() == eager.to_jsonl()
+    assert lazy.header is eager.header and lazy.result is eager.result
+    assert made == ["header", "result"]
+    assert repr(lazy) == repr(eager)
