@@ -23,7 +23,7 @@ def test_bench_quick_prints_every_row_and_the_goals() -> None:
     for row in ("floor: raw trio", "one after another", "100 at once", "1,000 at once",
                 "grader alone", "property suite", "growth: max_steps 128"):
         assert row in done.stdout, row
-    assert "engine/floor cost" in done.stdout and "median of 5 pairs" in done.stdout
+    assert "engine/floor cost" in done.stdout and "median of 15 pairs" in done.stdout
     goals = done.stdout.split("\ngoal ", 1)[1]
     assert "oracle episodes/s on one core" in goals and "engine/floor cost" in goals
     assert all(line.endswith(("met", "NOT met")) for line in goals.splitlines()[1:] if line)
