@@ -94,10 +94,14 @@ def floor_rate(actors: int, messages: int, episodes: int) -> float:
     return episodes / (time.perf_counter() - started)
 
 
-def oracle_rate(episodes: int, concurrency: int, task_id: str = SEED_TASK) -> float:
+def oracle_rate(episodes: int, concurrency: int, task_id: str = SEED_TASK,
+                read_traces: bool = False) -> float:
     """Oracle episodes per second; results are checked as they come, then dropped.
 
-    A few untimed episodes first fill the caches a long run would have filled anyway.
+    A trace makes its parts when first read, so a run that only wants scores never lays
+    them out; ``read_traces`` reads every part of every trace (what writing it needs,
+    short of the JSON itself). A few untimed episodes first fill the caches a long run
+    would have filled anyway.
     """
     task = get_task(task_id)
     trio.run(lambda: run_episodes([make_job(task, "oracle", seed=10**9 + s) for s in range(20)],
@@ -108,6 +112,10 @@ def oracle_rate(episodes: int, concurrency: int, task_id: str = SEED_TASK) -> fl
     def check(index: int, result: EpisodeResult) -> None:
         if result.score != 1.0:
             imperfect.append(index)
+        if read_traces:
+            trace = result.trace
+            if trace.result is None or not trace.events or trace.header.seed != index:
+                imperfect.append(index)
 
     started = time.perf_counter()
     trio.run(lambda: run_episodes(jobs, concurrency=concurrency, on_result=check,
@@ -141,6 +149,15 @@ def _oracle_child(episodes: int, concurrency: int) -> dict[str, float]:
     rate = oracle_rate(episodes, concurrency)
     after = oracle_rate(reference, 1)
     return {"rate": rate, "sequential": (before + after) / 2, "peak_mb": _peak_mb()}
+
+
+def _traces_read_share(episodes: int) -> dict[str, float]:
+    """Episodes/s one after another reading every trace, and that over not reading them
+    (the median of three back-to-back pairs)."""
+    pairs = [(oracle_rate(episodes, 1, read_traces=True), oracle_rate(episodes, 1))
+             for _ in range(3)]
+    return {"rate": statistics.median(r for r, _ in pairs),
+            "share": statistics.median(r / n for r, n in pairs)}
 
 
 def _child(kind: str, *args: int) -> dict[str, float]:
@@ -217,12 +234,15 @@ def main() -> None:
     floor = _child("floor", actors, deliveries, 20_000 // scale)
     sequential = _child("oracle", 2_000 // scale, 1)
     ratio, best_ratio = floor_ratio(actors, deliveries, 200 if args.quick else 400, PAIRS)
+    read = _traces_read_share(2_000 // scale)
     rows: list[tuple[str, str, str, str]] = [
         ("floor: raw trio, same tasks and messages", f"{floor['rate']:.0f} ep/s",
          f"{floor['peak_mb']:.0f} MB", f"{actors} tasks, {deliveries} messages"),
         ("oracle, seed task, one after another", f"{sequential['rate']:.0f} ep/s",
          f"{sequential['peak_mb']:.0f} MB",
          f"engine/floor cost {ratio:.2f}x (median of {PAIRS} pairs; best {best_ratio:.2f}x)"),
+        ("  the same, reading every trace", f"{read['rate']:.0f} ep/s", "",
+         f"{read['share']:.2f}x not reading them (same process)"),
     ]
     at_once: dict[int, dict[str, float]] = {}
     for concurrency in (100, 1_000, 10_000):

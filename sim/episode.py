@@ -289,23 +289,6 @@ class _Episode:
         # Parsed once already, by the turn: the grader takes it and reads no payload.
         self.fold(now, seq, AGENT, "operation", _PAYLOAD_UNREAD, operation)
 
-    def trace_events(self) -> tuple[TraceEvent, ...]:
-        """The events recorded so far, as the trace keeps them."""
-        parts = iter(self.events)
-        events = []
-        four = zip(parts, parts, parts, parts, strict=True)  # (t, actor, kind, payload)
-        for seq, (t, actor, kind, payload) in enumerate(four):
-            if type(actor) is int:  # packed: see _record_turn
-                turn, index = divmod(actor, _SLOTS)
-                actor = AGENT
-                payload = ({"turn": turn} if kind == "turn"
-                           else {"turn": turn, "index": index, "op": payload})
-            elif type(payload) is DeferredPayload:
-                payload = payload()
-            # tuple.__new__ skips the named tuple's Python-level constructor: same record.
-            events.append(_new_tuple(TraceEvent, (t, seq, actor, kind, payload)))
-        return tuple(events)
-
     def check_sla(self, ctx: ActorContext) -> None:
         """The SLA monitor: a check at the deadline, after any turn at that same instant."""
         state = self.state
@@ -469,7 +452,9 @@ async def run_episode(
         _result_line, grader, termination_reason=state.termination_reason,
         steps=state.turns_taken, sim_minutes=state.ended_at // 60, error=state.error,
     )
-    trace = Trace(header=header, events=episode.trace_events(), result=result_line)
+    # The events too: only the flat list is kept (not the episode, which holds the agent).
+    trace = Trace(header=header, events=partial(_trace_events, episode.events),
+                  result=result_line)
     latencies = state.latencies or [0.0]
     return EpisodeResult(
         task_id=task.task_id, seed=seed, agent=agent_name, persona=world.persona,
@@ -481,6 +466,25 @@ async def run_episode(
         agent_latency_mean=sum(latencies) / len(latencies), agent_latency_max=max(latencies),
         trace=trace,
     )
+
+
+def _trace_events(flat: list[Any]) -> tuple[TraceEvent, ...]:
+    """The events an :class:`_Episode` recorded (flat, some packed), as the trace keeps
+    them."""
+    parts = iter(flat)
+    events = []
+    four = zip(parts, parts, parts, parts, strict=True)  # (t, actor, kind, payload)
+    for seq, (t, actor, kind, payload) in enumerate(four):
+        if type(actor) is int:  # packed: see _record_turn
+            turn, index = divmod(actor, _SLOTS)
+            actor = AGENT
+            payload = ({"turn": turn} if kind == "turn"
+                       else {"turn": turn, "index": index, "op": payload})
+        elif type(payload) is DeferredPayload:
+            payload = payload()
+        # tuple.__new__ skips the named tuple's Python-level constructor: same record.
+        events.append(_new_tuple(TraceEvent, (t, seq, actor, kind, payload)))
+    return tuple(events)
 
 
 def _result_line(grader: GradeAccumulator, **fields: Any) -> TraceResult:

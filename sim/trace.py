@@ -117,24 +117,36 @@ class TraceResult(_Line):
     error: str | None = None
 
 
-def _event_tuple(events: Iterable[TraceEvent]) -> tuple[TraceEvent, ...]:
-    return tuple(events)
+def _event_tuple(
+    events: Iterable[TraceEvent] | Callable[[], tuple[TraceEvent, ...]],
+) -> tuple[TraceEvent, ...] | Callable[[], tuple[TraceEvent, ...]]:
+    return events if callable(events) else tuple(events)
 
 
 @attrs.frozen(eq=False, repr=False)
 class Trace:
     """A whole episode: its header, its events in the order they happened, its result.
 
-    ``header`` and ``result`` may also be given as functions of no arguments that make
-    them, called when first read. A live episode does so: a run that only wants scores
-    then never builds a full grade report it would throw away.
+    Each part may also be given as a function of no arguments that makes it, called when
+    the part is first read. A live episode does so: a run that only wants scores then
+    never lays out records and a full grade report it would throw away.
     """
 
     _header: TraceHeader | Callable[[], TraceHeader] = attrs.field(alias="header")
-    events: tuple[TraceEvent, ...] = attrs.field(converter=_event_tuple)
+    _events: tuple[TraceEvent, ...] | Callable[[], tuple[TraceEvent, ...]] = attrs.field(
+        converter=_event_tuple, alias="events"
+    )
     _result: TraceResult | Callable[[], TraceResult] | None = attrs.field(
         default=None, alias="result"
     )
+
+    @property
+    def events(self) -> tuple[TraceEvent, ...]:
+        events = self._events
+        if callable(events):
+            events = events()
+            object.__setattr__(self, "_events", events)  # made once
+        return events
 
     @property
     def header(self) -> TraceHeader:
