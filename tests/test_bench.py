@@ -21,8 +21,7 @@ def test_bench_quick_prints_every_row_and_the_goals() -> None:
     done = run("bench", "--quick")
     assert done.returncode == 0, done.stderr
     for row in ("floor: raw trio", "one after another", "reading every trace", "100 at once",
-                "1,000 at once",
-                "grader alone", "property suite", "growth: max_steps 128"):
+                "1,000 at once", "grader alone", "property suite", "growth: max_steps 128"):
         assert row in done.stdout, row
     assert "engine/floor cost" in done.stdout and "median of 15 pairs" in done.stdout
     goals = done.stdout.split("\ngoal ", 1)[1]
