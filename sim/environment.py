@@ -280,7 +280,7 @@ class Environment:
         # the same instants, and each event's time is kept in its trace.
         shared = _INSTANTS.get(time)
         if shared is None:
-            if len(_INSTANTS) >= 100_000:  # a bound, for long or many odd-timed episodes
+            if len(_INSTANTS) >= 10_000:  # a bound (about 1 MB), for many odd-timed episodes
                 _INSTANTS.clear()
             _INSTANTS[time] = shared = time
         heappush(self._heap, (shared, priority, self._seq, actor, payload))
