@@ -329,9 +329,9 @@ class Environment:
                         if actor.pending is None:
                             actor.pending = []
                         actor.pending.append(payload)
-                    elif actor.held is None:
-                        actor.held = [payload]
                     else:
+                        if actor.held is None:
+                            actor.held = []
                         actor.held.append(payload)
                     continue
                 # Its wake-up: what ``sleep`` returns is what arrived meanwhile.
@@ -355,21 +355,22 @@ class Environment:
                 assert actor.task is not None
                 reschedule(actor.task, Error(_Stopped()))
 
-    def _take(self, actor: _Actor) -> Any:
-        """The next delivery if it is for ``actor``, else ``_PARK`` (after handing it to its
-        actor): then ``actor`` must wait. Raises :class:`_Stopped` once the episode is over.
+    def _next(self, actor: _Actor) -> Awaitable[Any]:
+        """An awaitable of ``actor``'s next delivery: done at once if the delivery is for
+        it, else a wait (after handing the delivery to its own actor). Raises
+        :class:`_Stopped` once the episode is over.
 
-        The await is left to the caller, so that a waiting actor holds one coroutine
-        frame fewer (thousands of episodes in flight add up).
+        The awaitable is returned rather than awaited here, so that a waiting actor holds
+        one coroutine frame fewer (thousands of episodes in flight add up).
         """
         if not self._ended:
             item = self._resume_next(actor)
             if item is not _PARK:
-                return item
+                return _ready(item)
         if self._ended:
             raise _Stopped
         actor.waiting = True
-        return _PARK
+        return wait_task_rescheduled(actor.abort)
 
     def _begin(self, actor: _Actor) -> Awaitable[None]:
         """The coroutine of an actor's body, to run in the current task."""
@@ -468,10 +469,7 @@ class ActorContext:
             item = pending.pop(0)
             if not item.cancelled:
                 return _ready(item)
-        item = self._env._take(actor)
-        if item is _PARK:
-            return wait_task_rescheduled(actor.abort)
-        return _ready(item)
+        return self._env._next(actor)
 
     def sleep(self, delay: int, *, priority: int = 0) -> Awaitable[list[Any]]:
         """Wait ``delay`` seconds; the result is the messages that arrived meanwhile, in
@@ -484,10 +482,7 @@ class ActorContext:
         self._env._schedule(actor, delay, timer, priority)
         actor.wake_on = timer
         # Only ``timer`` comes back, as the list of what else arrived meanwhile.
-        arrived = self._env._take(actor)
-        if arrived is _PARK:
-            return wait_task_rescheduled(actor.abort)
-        return _ready(arrived)
+        return self._env._next(actor)
 
     def record(self, kind: str, payload: dict[str, Any] | DeferredPayload) -> None:
         """Append an event to the episode's trace, stamped with the time and this actor.

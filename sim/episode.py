@@ -399,8 +399,6 @@ class _Episode:
         ctx.stop()
 
 
-
-
 async def run_episode(
     task: SupportTaskSpec,
     agent: Any,

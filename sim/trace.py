@@ -140,28 +140,27 @@ class Trace:
         default=None, alias="result"
     )
 
+    def _made(self, slot: str) -> Any:
+        """The part in ``slot``, made (and kept) if it was given as a function."""
+        part = getattr(self, slot)
+        if callable(part):  # records, models and None are not
+            part = part()
+            object.__setattr__(self, slot, part)
+        return part
+
     @property
     def events(self) -> tuple[TraceEvent, ...]:
-        events = self._events
-        if callable(events):
-            events = events()
-            object.__setattr__(self, "_events", events)  # made once
+        events: tuple[TraceEvent, ...] = self._made("_events")
         return events
 
     @property
     def header(self) -> TraceHeader:
-        header = self._header
-        if not isinstance(header, TraceHeader):
-            header = header()
-            object.__setattr__(self, "_header", header)  # made once
+        header: TraceHeader = self._made("_header")
         return header
 
     @property
     def result(self) -> TraceResult | None:
-        result = self._result
-        if result is not None and not isinstance(result, TraceResult):
-            result = result()
-            object.__setattr__(self, "_result", result)  # made once
+        result: TraceResult | None = self._made("_result")
         return result
 
     def __eq__(self, other: object) -> bool:
