@@ -16,21 +16,62 @@ an SLA breach.
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from actors.field_values import correct_value, wrong_value
 from sim.environment import ActorContext, Timer
 from sim.episode import EpisodeState
 from sim.messages import AGENT, Inbound, PublicReply, SlaBreached
 from sim.trace import DeferredPayload
-from tasks.base import PERSONAS
+from tasks.base import PERSONAS, SupportTaskSpec
 
-__all__ = ["MISSING_TEXT", "NOT_RELEVANT_TEXT", "NUDGE_SECONDS", "PERSONAS", "customer_actor"]
+__all__ = [
+    "MISSING_TEXT",
+    "NOT_RELEVANT_TEXT",
+    "NUDGE_SECONDS",
+    "PERSONAS",
+    "CustomerPlan",
+    "customer_actor",
+    "customer_plan",
+]
 
 MISSING_TEXT = "I don't have that right now"
 NOT_RELEVANT_TEXT = "not relevant"
 NUDGE_SECONDS = 15 * 60
 CUSTOMER = "customer"
+
+
+class CustomerPlan(NamedTuple):
+    """How a customer of one persona will answer on one task, known before it starts."""
+
+    #: Whether it ever answers a request for fields.
+    answers: bool
+    #: Simulated seconds from a request to its answer.
+    delay_seconds: int
+    #: Required fields its first answer leaves missing or wrong.
+    first_answer_bad: tuple[str, ...]
+    #: How long an agent must wait before it may take silence for no answer: the
+    #: slowest persona's delay.
+    patience_seconds: int
+
+
+def customer_plan(task: SupportTaskSpec, persona: str) -> CustomerPlan:
+    """The customer's rules above, for ``task`` and ``persona``, as data."""
+    delay = task.customer_reply_delay_minutes * 60
+    slowest = max(delay, 1) + task.step_seconds  # at least a second past the next turn
+    required = task.required_requested_fields
+    if persona == "confused":
+        bad = required
+    elif task.follow_up_outcome == "partial":
+        provided = set(task.follow_up_provided_fields)
+        bad = tuple(f for f in required if f not in provided)
+    else:
+        bad = ()
+    return CustomerPlan(
+        answers=persona != "silent" and task.follow_up_outcome != "none",
+        delay_seconds=slowest if persona == "slow" else delay,
+        first_answer_bad=bad, patience_seconds=slowest,
+    )
 
 
 def customer_actor(state: EpisodeState, persona: str) -> Any:
@@ -55,11 +96,9 @@ class _Customer:
         self.wrong: dict[str, str] | None = None
         #: Fields asked for so far (a tuple: a handful, and smaller than a set).
         self.asked: tuple[str, ...] = ()
-        self.answers_never = persona == "silent" or task.follow_up_outcome == "none"
-        delay = task.customer_reply_delay_minutes * 60
-        if persona == "slow":  # at least a second past the next turn, so that turn misses it
-            delay = max(delay, 1) + task.step_seconds
-        self.delay = delay
+        plan = customer_plan(task, persona)
+        self.answers_never = not plan.answers
+        self.delay = plan.delay_seconds
         self.nudge: Timer | None = None
 
     def answer(self, field: str) -> tuple[str, str]:

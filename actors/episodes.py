@@ -8,7 +8,7 @@ from typing import Any
 
 import trio
 
-from actors.loading import resolve_agent
+from actors.loading import PRIVILEGED_AGENTS, resolve_agent
 from actors.world import StandardWorld
 from sim.episode import DEFAULT_CONFIG, EpisodeConfig, EpisodeResult, run_episode
 from sim.runner import EpisodeJob, run_episodes
@@ -26,11 +26,14 @@ def make_job(
     faults: Iterable[str] = (),
     config: EpisodeConfig | None = None,
     agent_name: str | None = None,
+    privileged: bool = False,
 ) -> EpisodeJob:
     """An :class:`~sim.runner.EpisodeJob` for the standard world.
 
     ``agent`` is a name (see :func:`actors.loading.resolve_agent`) or a factory;
-    ``persona`` defaults to the task's own.
+    ``persona`` defaults to the task's own. ``privileged`` hands the agent a private
+    copy of the whole task, gold included, in ``reset`` (for reference agents); the
+    built-in ``oracle`` is privileged by itself.
     """
     factory = resolve_agent(agent) if isinstance(agent, str) else agent
     name: str = agent_name or (
@@ -38,7 +41,8 @@ def make_job(
     )
     world = _world(persona or task.default_persona, tuple(faults))
     return EpisodeJob(task=task, make_agent=factory, world=world, seed=seed,
-                      agent_name=name, config=config or DEFAULT_CONFIG)
+                      agent_name=name, config=config or DEFAULT_CONFIG,
+                      privileged=privileged or factory in PRIVILEGED_AGENTS)
 
 
 @lru_cache(maxsize=256)
@@ -52,7 +56,8 @@ async def simulate(task: SupportTaskSpec, agent: str | Callable[[], Any] = "orac
     """Run one episode in the current trio run (see :func:`make_job` for the options)."""
     job = make_job(task, agent, **options)
     return await run_episode(job.task, job.make_agent(), world=job.world, seed=job.seed,
-                             agent_name=job.agent_name, config=job.config)
+                             agent_name=job.agent_name, config=job.config,
+                             privileged=job.privileged)
 
 
 def simulate_many(jobs: Sequence[EpisodeJob], *, concurrency: int = 100) -> list[EpisodeResult]:

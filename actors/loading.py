@@ -11,7 +11,7 @@ from actors.oracle import OracleAgent
 from actors.random_agent import RandomAgent
 from actors.scripted import ScriptedAgent
 
-__all__ = ["BUILTIN_AGENTS", "AgentLoadError", "resolve_agent"]
+__all__ = ["BUILTIN_AGENTS", "PRIVILEGED_AGENTS", "AgentLoadError", "resolve_agent"]
 
 BUILTIN_AGENTS: dict[str, Callable[[], Any]] = {
     "oracle": OracleAgent,
@@ -19,6 +19,8 @@ BUILTIN_AGENTS: dict[str, Callable[[], Any]] = {
     "random": RandomAgent,
     "scripted": ScriptedAgent,
 }
+#: Built-in agents that read the gold: their runs are privileged by themselves.
+PRIVILEGED_AGENTS: frozenset[Callable[[], Any]] = frozenset({OracleAgent})
 
 
 class AgentLoadError(ValueError):

@@ -18,12 +18,23 @@ from typing import Any
 from sim.environment import ActorContext
 from sim.episode import EpisodeState
 from sim.messages import AGENT, EscalationRequest, Inbound
+from tasks.base import SupportTaskSpec
 
-__all__ = ["FAULTS", "SLIP_SECONDS", "team_actor"]
+__all__ = ["FAULTS", "SLIP_SECONDS", "team_actor", "update_after_seconds"]
 
 FAULTS: tuple[str, ...] = ("slow_eta", "eta_slips", "team_silent")
 SLIP_SECONDS = 20 * 60
-SLIP_TEXT = "Update: the fix is taking longer than expected; our ETA has slipped by 20 minutes."
+SLIP_TEXT = ("Update: the fix is taking longer than expected; our ETA has slipped, the new "
+             "ETA is in 20 minutes.")
+
+
+def update_after_seconds(task: SupportTaskSpec, faults: tuple[str, ...]) -> int | None:
+    """Simulated seconds from an accepted escalation to the owning team's first update
+    (``None``: under ``team_silent`` it never comes)."""
+    if "team_silent" in faults:
+        return None
+    update = task.team_update_delay_minutes * 60
+    return update * 2 if "slow_eta" in faults else update
 
 
 def team_actor(state: EpisodeState, queue: str, faults: tuple[str, ...]) -> Any:
@@ -67,9 +78,7 @@ class _Team:
             else:
                 accepted = True
                 ctx.call_later(task.team_ack_delay_minutes * 60, partial(reply, "ack"))
-                update = task.team_update_delay_minutes * 60
-                if "slow_eta" in faults:
-                    update *= 2
+                update = update_after_seconds(task, faults) or 0
                 ctx.call_later(update, partial(reply, "update"))
                 if "eta_slips" in faults:
                     ctx.call_later(update + SLIP_SECONDS, partial(reply, "slip"))

@@ -8,12 +8,13 @@ from typing import Any
 
 import attrs
 
-from actors.customer import customer_actor
-from actors.teams import FAULTS, team_actor
+from actors.customer import customer_actor, customer_plan
+from actors.teams import FAULTS, team_actor, update_after_seconds
 from sim.environment import Environment
 from sim.episode import EpisodeState
 from sim.messages import CUSTOMER, TEAM_PREFIX
-from tasks.base import PERSONAS
+from sim.outlook import WorldOutlook, derive_outlook
+from tasks.base import PERSONAS, SupportTaskSpec
 
 __all__ = ["StandardWorld"]
 
@@ -38,6 +39,10 @@ class StandardWorld:
             if fault not in FAULTS:
                 raise ValueError(f"fault {fault!r} is unknown; allowed: {', '.join(FAULTS)}")
 
+    def outlook(self, task: SupportTaskSpec) -> WorldOutlook:
+        """What this persona and these faults let any agent reach on ``task``."""
+        return _outlook(task, self.persona, self.faults)
+
     def populate(self, env: Environment, state: EpisodeState) -> None:
         env.spawn(CUSTOMER, customer_actor(state, self.persona))
         env.add_factory(TEAM_PREFIX, partial(self._team, state))
@@ -45,3 +50,22 @@ class StandardWorld:
     def _team(self, state: EpisodeState, name: str) -> Any:
         queue = name.removeprefix(TEAM_PREFIX)
         return team_actor(state, queue, self.faults) if queue in state.task.catalog.queues else None
+
+
+#: (task hash, persona, faults) -> outlook: the same for every episode of that world.
+_OUTLOOKS: dict[tuple[str, str, tuple[str, ...]], WorldOutlook] = {}
+
+
+def _outlook(task: SupportTaskSpec, persona: str, faults: tuple[str, ...]) -> WorldOutlook:
+    key = (task.content_hash, persona, faults)
+    outlook = _OUTLOOKS.get(key)
+    if outlook is None:
+        if len(_OUTLOOKS) >= 1024:  # a bound, for runs over many generated tasks
+            _OUTLOOKS.clear()
+        plan = customer_plan(task, persona)
+        outlook = _OUTLOOKS[key] = derive_outlook(
+            task, answers=plan.answers, answer_delay_seconds=plan.delay_seconds,
+            first_answer_bad=plan.first_answer_bad, patience_seconds=plan.patience_seconds,
+            update_after_seconds=update_after_seconds(task, faults),
+        )
+    return outlook

@@ -46,6 +46,7 @@ from sim.messages import (
 )
 from sim.observation import Observation
 from sim.operations import MAX_OPERATIONS_PER_TURN, bounded, parse_turn_entries
+from sim.outlook import WorldOutlook, outlook_as_written
 from sim.taskpool import TaskPool
 from sim.ticket import TicketState, apply_operation, check_operation
 from sim.trace import DeferredPayload, Trace, TraceEvent, TraceHeader, TraceResult
@@ -110,6 +111,8 @@ class EpisodeState:
 
     task: SupportTaskSpec
     seed: int
+    #: What the world lets any agent reach (the grader's view of it, too).
+    outlook: WorldOutlook = attrs.field(default=None)
     ticket: TicketState = attrs.field(factory=TicketState)
     reply_times: list[int] = attrs.field(factory=list)
     sla_breached: bool = False
@@ -123,9 +126,14 @@ class EpisodeState:
         """Random draws private to this episode and ``purpose``."""
         return Draws(self.task.task_id, self.seed, purpose)
 
+    def __attrs_post_init__(self) -> None:
+        if self.outlook is None:
+            self.outlook = outlook_as_written(self.task)
+
     def sla_met_now(self) -> bool:
-        status = self.ticket.effective_status(self.task.gold_queue)
-        return bool(self.reply_times) and status == self.task.gold_status
+        task = self.task
+        status = self.ticket.effective_status(task.gold_queue)
+        return bool(self.reply_times) and status == self.outlook.adjusted_gold_status(task)
 
 
 class World(Protocol):
@@ -136,6 +144,10 @@ class World(Protocol):
 
     @property
     def faults(self) -> tuple[str, ...]: ...
+
+    def outlook(self, task: SupportTaskSpec) -> WorldOutlook:
+        """What this world lets any agent reach on ``task`` (see :mod:`sim.outlook`)."""
+        ...
 
     def populate(self, env: Environment, state: EpisodeState) -> None: ...
 
@@ -157,6 +169,7 @@ class EpisodeResult(BaseModel):
     sim_minutes: int
     sla_breached: bool
     invalid_operations: int
+    privileged: bool = False
     error: str | None = None
     wall_seconds: float
     agent_latency_mean: float
@@ -408,22 +421,30 @@ async def run_episode(
     agent_name: str = "custom",
     config: EpisodeConfig | None = None,
     pool: TaskPool | None = None,
+    privileged: bool = False,
 ) -> EpisodeResult:
     """Run one episode to its end and grade it. Never raises for the agent's faults.
+
+    The agent's ``reset(brief, seed)`` gets a :class:`~tasks.base.TaskBrief` (no gold),
+    or, when ``privileged``, the whole task as a private copy. The grader judges against
+    ``task`` itself; a task changed by the end of the episode (trusted in-process code
+    reaching it some other way) ends the episode as ``sim_error``, scored 0.
 
     ``pool`` lends the actors their tasks (see :mod:`sim.taskpool`); by default the
     episode opens its own.
     """
     config = config or DEFAULT_CONFIG
     started = time.perf_counter()
-    state = EpisodeState(task=task, seed=seed)
-    grader = GradeAccumulator(task)
+    fingerprint = hash(task)
+    outlook = world.outlook(task)
+    state = EpisodeState(task=task, seed=seed, outlook=outlook)
+    grader = GradeAccumulator(task, outlook)
     episode = _Episode(agent, state, config, grader)
     env = Environment(trace=episode.record)
     try:
         reset = getattr(agent, "reset", None)
         if callable(reset):
-            reset(task, seed)
+            reset(_agent_view(task, privileged), seed)
         del reset  # not held while the episode runs
         episode.executor = pick_executor(agent, config.agent_executor)
         env.spawn(AGENT, episode.agent_turns)
@@ -438,13 +459,19 @@ async def run_episode(
         name, message, _ = describe_exception(error)
         state.termination_reason = "agent_error"
         state.error = f"{name}: {message}"
+    if hash(task) != fingerprint:
+        state.termination_reason = "sim_error"
+        state.error = (f"the task {task.task_id!r} changed during the episode (its hash no "
+                       "longer matches); agents must not write to the task they are handed")
+        grader.void(state.error)  # nothing is graded against a changed task
     score, breakdown, sla_breached = grader.summary()
     # The header and the result line (with the full grade report) are made when the
     # trace is first read: a run that only wants scores never builds them.
     header = partial(
         TraceHeader, task_id=task.task_id, task_hash=task.content_hash, seed=seed,
         agent=agent_name, persona=world.persona, faults=tuple(world.faults),
-        config=config.trace_view(), code_version=CODE_VERSION,
+        config=config.trace_view(), code_version=CODE_VERSION, privileged=privileged,
+        world=outlook,
     )
     result_line = partial(
         _result_line, grader, termination_reason=state.termination_reason,
@@ -459,11 +486,16 @@ async def run_episode(
         faults=tuple(world.faults), score=score, breakdown=breakdown,
         termination_reason=state.termination_reason, steps=state.turns_taken,
         sim_minutes=state.ended_at // 60, sla_breached=sla_breached,
-        invalid_operations=grader.invalid_operations, error=state.error,
+        invalid_operations=len(grader.invalid_seqs), privileged=privileged, error=state.error,
         wall_seconds=time.perf_counter() - started,
         agent_latency_mean=sum(latencies) / len(latencies), agent_latency_max=max(latencies),
         trace=trace,
     )
+
+
+def _agent_view(task: SupportTaskSpec, privileged: bool) -> Any:
+    """What ``reset`` hands the agent: the brief, or the task for a privileged run."""
+    return task.private_copy() if privileged else task.brief()
 
 
 def _trace_events(flat: list[Any]) -> tuple[TraceEvent, ...]:

@@ -1,12 +1,21 @@
-"""The grader: a pure function of a task and a trace.
+"""The grader (version 2): a pure function of a task and a trace.
 
 :class:`GradeAccumulator` folds a trace's events one at a time and can report the
 grade of the prefix it has seen at any point, so :func:`grade` (the whole trace)
 and :func:`step_rewards` (the grade after each turn, differenced) share one pass.
 
-Scoring (SPEC §4): each criterion has a weight; criteria that do not apply are
+Scoring (SPEC §4): each criterion has a weight; which criteria apply, and the gold
+they compare with, follow from the *world* alone (a :class:`~sim.outlook.WorldOutlook`
+in the trace's header), never from what the agent did. Criteria that do not apply are
 dropped and the others renormalised, and the report says which and why. Penalties
 are subtracted after weighting and the score is floored at 0.
+
+Every rule here answers a way to game the score: ending early (*premature*: status,
+resolution code and SLA count for nothing), asking without receiving (*fields
+collected*), relaying nothing (*kept informed* needs the update's facts), paging every
+queue (a penalty per wrong queue), leaking internal text, stuffing replies with text
+the agent was shown (no marker credit), and spamming (a penalty per reply beyond what
+the conversation called for).
 """
 
 from __future__ import annotations
@@ -18,12 +27,17 @@ from typing import Any
 import attrs
 from pydantic import BaseModel, ConfigDict
 
-from sim.markers import groups_met
+from sim.markers import group_met, groups_met
 from sim.messages import TEAM_PREFIX
-from sim.operations import (
-    MAX_NOTE_CHARS,
-    MAX_REPLY_CHARS,
-    parse_operation,
+from sim.operations import MAX_NOTE_CHARS, MAX_REPLY_CHARS, parse_operation
+from sim.outlook import WorldOutlook, outlook_as_written
+from sim.text_checks import (
+    COPY_THRESHOLD,
+    copied_share,
+    internal_ids,
+    leaked_terms,
+    shingles,
+    update_facts,
 )
 from sim.ticket import TicketState, apply_operation
 from sim.trace import Trace, TraceEvent
@@ -31,23 +45,26 @@ from tasks.base import TERMINAL_STATUSES, SupportTaskSpec
 
 __all__ = [
     "CRITERIA_WEIGHTS",
+    "GRADING_VERSION",
     "PENALTY_NAMES",
     "CriterionResult",
     "GradeAccumulator",
     "GradeReport",
+    "ImpossibleTraceError",
     "Penalty",
     "grade",
     "grade_events",
     "step_rewards",
 ]
 
+GRADING_VERSION = 2
 CRITERIA_WEIGHTS: dict[str, float] = {
     "queue": 0.10,
     "priority": 0.08,
     "issue_type": 0.07,
     "status": 0.08,
     "resolution_code": 0.07,
-    "fields_requested": 0.15,
+    "fields_collected": 0.15,
     "follow_up_handling": 0.05,
     "reply_markers": 0.10,
     "kept_informed": 0.05,
@@ -58,14 +75,31 @@ CRITERIA_WEIGHTS: dict[str, float] = {
 }
 INVALID_OPERATION_PENALTY = 0.02
 INVALID_OPERATION_PENALTY_CAP = 0.10
+WRONG_QUEUE_PENALTY = 0.03
 OVER_ESCALATION_PENALTY = 0.10
 FORBIDDEN_MARKER_PENALTY = 0.05
+LEAK_PENALTY = 0.05
+LEAK_PENALTY_CAP = 0.15
+_LEAKS_PENALISED = round(LEAK_PENALTY_CAP / LEAK_PENALTY)
+SPAM_PENALTY = 0.02
+SPAM_PENALTY_CAP = 0.10
+#: Public replies allowed beyond one per customer message and team update.
+SPAM_ALLOWANCE = 2
 #: The names penalties carry in a report.
-PENALTY_NAMES: tuple[str, ...] = ("invalid_operations", "over_escalation", "forbidden_reply")
+PENALTY_NAMES: tuple[str, ...] = (
+    "invalid_operations", "wrong_queue", "over_escalation", "forbidden_reply", "leak", "spam",
+    "void",
+)
 LATE_ESCALATION_CREDIT = 0.3
-WRONG_QUEUE_CREDIT = 0.5
-BAD_ANSWER_STATUSES = frozenset({"wrong", "missing"})
+#: The share of the escalation credit left when another queue was paged first.
+WRONG_QUEUE_FIRST_SHARE = 0.5
+CUSTOMER_MESSAGE_KINDS = frozenset({"customer_answer", "customer_nudge", "customer_complaint"})
 _DIGITS = 12
+
+
+class ImpossibleTraceError(ValueError):
+    """A trace that no episode could have written (events out of order, duplicate
+    sequence numbers, negative times, skipped turns); ``str(error)`` is one line."""
 
 
 class CriterionResult(BaseModel):
@@ -102,6 +136,7 @@ class GradeReport(BaseModel):
     sla_breached: bool
     invalid_operations: int
     premature_status: bool
+    grading_version: int = GRADING_VERSION
 
     def breakdown(self) -> dict[str, float | None]:
         """criterion -> value (``None`` where it does not apply)."""
@@ -122,49 +157,93 @@ def _f1(given: Iterable[str], gold: Iterable[str]) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def _whole_number(value: Any, default: int) -> int:
-    """A turn number or count as live traces write it (an int >= 1); else ``default``.
-
-    A stored trace may have been edited: a malformed value must neither crash the grader
-    nor, as a negative count would, raise the score.
-    """
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
-        return value
-    return default
-
-
 def _names(values: Iterable[str]) -> str:
     return ", ".join(sorted(values)) or "none"
 
 
+def _groups(groups: Iterable[tuple[str, ...]]) -> str:
+    return "; ".join(" + ".join(group) for group in groups) or "none"
+
+
+_OUTLOOKS: dict[str, WorldOutlook] = {}
+_TASK_SEEN: dict[str, tuple[frozenset[tuple[str, ...]], tuple[str, ...]]] = {}
+
+
+def _default_outlook(task: SupportTaskSpec) -> WorldOutlook:
+    outlook = _OUTLOOKS.get(task.content_hash)
+    if outlook is None:
+        if len(_OUTLOOKS) >= 256:
+            _OUTLOOKS.clear()
+        outlook = _OUTLOOKS[task.content_hash] = outlook_as_written(task)
+    return outlook
+
+
+def _task_texts(task: SupportTaskSpec) -> tuple[frozenset[tuple[str, ...]], tuple[str, ...]]:
+    """(the shingles of what every agent is shown — ticket and knowledge base — and the
+    task's internal-only terms), made once per task."""
+    made = _TASK_SEEN.get(task.content_hash)
+    if made is None:
+        if len(_TASK_SEEN) >= 256:
+            _TASK_SEEN.clear()
+        ticket = task.ticket
+        parts = [ticket.subject, ticket.body, task.title, task.objective]
+        for article in task.knowledge_base:
+            parts += (article.title, article.content)
+        seen: frozenset[tuple[str, ...]] = frozenset().union(*(shingles(p) for p in parts))
+        catalog = task.catalog
+        internal = (*internal_ids(catalog.queues), *internal_ids(catalog.risk_flags),
+                    *internal_ids(catalog.resolution_codes), *task.internal_terms)
+        made = _TASK_SEEN[task.content_hash] = (seen, tuple(dict.fromkeys(internal)))
+    return made
+
+
 @attrs.define(slots=True)
 class GradeAccumulator:
-    """The grader's state after some prefix of a trace; feed events in order."""
+    """The grader's state after some prefix of a trace; feed events in order.
+
+    ``outlook`` is the episode's world (default: the task as written, cooperative and
+    fault-free). Feeding an event that no episode could have written raises
+    :class:`ImpossibleTraceError`.
+    """
 
     task: SupportTaskSpec
+    outlook: WorldOutlook = attrs.field(default=None)
     ticket: TicketState = attrs.field(factory=TicketState)
     turn: int = 0
     ended: bool = False
-    invalid_operations: int = 0
-    requested: dict[str, None] = attrs.field(factory=dict)
-    answered_once: bool = False
-    # Ordered sets as dicts: far smaller than sets, and thousands of episodes run at once.
-    # Those most episodes never need are made when first needed (``None`` until then).
-    rerequested: dict[str, None] | None = None
-    bad_fields: dict[str, None] | None = None
+    next_seq: int = 0
+    last_t: int = 0
+    invalid_seqs: list[int] = attrs.field(factory=list)
+    #: field -> time it was first asked for (structured, in a reply).
+    requested: dict[str, int] = attrs.field(factory=dict)
+    chased: dict[str, None] = attrs.field(factory=dict)
     received: dict[str, None] = attrs.field(factory=dict)
     premature: bool = False
-    reply_groups: dict[int, None] = attrs.field(factory=dict)
-    note_groups: dict[int, None] = attrs.field(factory=dict)
-    forbidden_groups: dict[int, None] | None = None
-    last_reply_seq: int = -1
-    gold_escalation_turns: list[int] = attrs.field(factory=list)
-    other_escalations: int = 0
-    over_escalations: list[str] | None = None
+    premature_why: str = ""
+    #: group index -> seq of the first reply (note) that met it.
+    reply_groups: dict[int, int] = attrs.field(factory=dict)
+    note_groups: dict[int, int] = attrs.field(factory=dict)
+    forbidden: list[tuple[int, int]] = attrs.field(factory=list)
+    leaks: list[tuple[int, tuple[str, ...]]] = attrs.field(factory=list)
+    copies: list[int] = attrs.field(factory=list)
+    reply_seqs: list[int] = attrs.field(factory=list)
+    customer_messages: int = 0
+    team_updates: int = 0
+    #: (queue, turn, seq) of every escalation, in order.
+    escalations: list[tuple[str, int, int]] = attrs.field(factory=list)
     last_update_seq: int = -1
-    gold_team_silent: bool = False
+    last_update_facts: tuple[str, ...] = ()
+    informed_seq: int = -1
+    #: Shingles of messages the agent was sent (team texts, customer values).
+    seen_messages: list[frozenset[tuple[str, ...]]] = attrs.field(factory=list)
     sla_snapshot: bool | None = None
     replies_by_deadline: int = 0
+    #: Why the episode cannot be graded at all (its score is then 0), if it cannot.
+    voided: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.outlook is None:
+            self.outlook = _default_outlook(self.task)
 
     # -- folding ------------------------------------------------------------------
     def feed(self, event: TraceEvent, operation: Any = None) -> None:
@@ -176,6 +255,13 @@ class GradeAccumulator:
              operation: Any = None) -> None:
         """:meth:`feed` for an event given by its parts (a live episode's recorder keeps
         no :class:`TraceEvent` until the episode ends)."""
+        if seq != self.next_seq or t < self.last_t or t < 0:
+            raise ImpossibleTraceError(
+                f"event seq {seq!r} at t={t!r}: expected seq {self.next_seq} at t >= "
+                f"{self.last_t}; allowed: events in order, numbered from 0, times never "
+                "going back"
+            )
+        self.next_seq, self.last_t = seq + 1, t
         if self.ended:
             return  # nothing after the end changes anything
         task = self.task
@@ -184,85 +270,145 @@ class GradeAccumulator:
         if kind == "operation":  # the most common kind first
             self._operation(t, seq, payload, operation)
         elif kind == "turn":
-            self.turn = _whole_number(payload.get("turn"), self.turn + 1)
+            turn = payload.get("turn")
+            if turn != self.turn + 1 or type(turn) is not int:
+                raise ImpossibleTraceError(
+                    f"event seq {seq}: turn {turn!r} after turn {self.turn}; allowed: "
+                    f"turn {self.turn + 1}"
+                )
+            self.turn = turn
         elif kind == "invalid_operation":
-            self.invalid_operations += 1
+            self.invalid_seqs.append(seq)
         elif kind == "invalid_turn":
-            self.invalid_operations += _whole_number(payload.get("rejected"), 1)
-        elif kind == "customer_answer":
-            self._answer(payload)
-        elif kind == "team_update" and actor == TEAM_PREFIX + task.gold_queue:
-            self.last_update_seq = seq
-        elif kind == "team_silent" and actor == TEAM_PREFIX + task.gold_queue:
-            self.gold_team_silent = True
-        elif kind == "team_bounce":
-            self.ticket.bounce(str(payload.get("queue")))
+            rejected = payload.get("rejected")
+            count = rejected if type(rejected) is int and 1 <= rejected <= 10_000 else 1
+            self.invalid_seqs.extend([seq] * count)
+        elif kind in CUSTOMER_MESSAGE_KINDS:
+            self.customer_messages += 1
+            if kind == "customer_answer":
+                self._answer(payload)
+            else:
+                self._saw(payload.get("text"))
+        elif kind == "team_update":
+            self.team_updates += 1
+            text = payload.get("text")
+            self._saw(text)
+            if actor == TEAM_PREFIX + task.gold_queue:
+                self.last_update_seq = seq
+                text = text if isinstance(text, str) else ""
+                self.last_update_facts = (
+                    task.update_markers
+                    if task.update_markers and text == task.follow_up_message
+                    else update_facts(text)
+                )
+        elif kind in ("team_ack", "team_bounce"):
+            self._saw(payload.get("text"))
+            if kind == "team_bounce":
+                self.ticket.bounce(str(payload.get("queue")))
         elif kind == "end":
             self.ended = True
 
+    def void(self, reason: str) -> None:
+        """Score the episode 0 whatever it did (a penalty of its whole weighted score)."""
+        self.voided = reason
+
+    def _saw(self, text: Any) -> None:
+        if isinstance(text, str):
+            self.seen_messages.append(shingles(text))
+
     def _sla_met_now(self) -> bool:
-        return self.replies_by_deadline > 0 and self._effective_status() == self.task.gold_status
+        return (self.replies_by_deadline > 0 and not self.premature
+                and self._effective_status() == self.outlook.adjusted_gold_status(self.task))
 
     def _effective_status(self) -> str:
         return self.ticket.effective_status(self.task.gold_queue)
+
+    def _settled(self, field: str) -> bool:
+        """Whether ``field`` is collected: received right, or, where the world never
+        delivers it, asked for and chased (asked, where no chase is possible)."""
+        if field in self.received:
+            return True
+        outlook = self.outlook
+        return (field in outlook.undelivered and field in self.requested
+                and (field in self.chased or not outlook.chase_possible))
+
+    def _check_premature(self, what: str) -> None:
+        if self.premature:
+            return
+        missing = [f for f in self.task.required_requested_fields if not self._settled(f)]
+        if missing:
+            self.premature = True
+            self.premature_why = (f"{what} at turn {self.turn} before {_names(missing)} "
+                                  "was collected")
 
     def _operation(self, t: int, seq: int, payload: dict[str, Any], operation: Any) -> None:
         if operation is None:
             operation, error, _ = parse_operation(payload.get("op"))
             if operation is None or error is not None:
-                self.invalid_operations += 1
+                self.invalid_seqs.append(seq)
                 return
         task = self.task
-        apply_operation(self.ticket, operation)
         kind = operation.op
-        if kind == "reply" and len(operation.message) <= MAX_REPLY_CHARS:
-            self.last_reply_seq = seq
-            if t <= task.sla_deadline_seconds:
-                self.replies_by_deadline += 1
-            for field in operation.request_fields:
-                self.requested[field] = None
-                if self.answered_once:
-                    if self.rerequested is None:
-                        self.rerequested = {}
-                    self.rerequested[field] = None
-            for index in groups_met(operation.message, task.required_reply_markers):
-                self.reply_groups[index] = None
-            for index in groups_met(operation.message, task.forbidden_reply_markers):
-                if self.forbidden_groups is None:
-                    self.forbidden_groups = {}
-                self.forbidden_groups[index] = None
+        if kind == "set_status" and operation.status in TERMINAL_STATUSES:
+            self._check_premature(f"status {operation.status!r} set")
+        elif kind == "finish":
+            self._check_premature("the episode was finished")
+        apply_operation(self.ticket, operation)
+        if kind == "reply":
+            self._reply(t, seq, operation.message, operation.request_fields)
         elif kind == "note" and len(operation.text) <= MAX_NOTE_CHARS:
-            for index in groups_met(operation.text, task.required_note_markers):
-                self.note_groups[index] = None
+            met = groups_met(operation.text, task.required_note_markers)
+            if met and not self._copied(operation.text, seq):
+                for index in met:
+                    self.note_groups.setdefault(index, seq)
         elif kind == "escalate":
-            if operation.queue == task.gold_queue:
-                self.gold_escalation_turns.append(self.turn)
-            else:
-                self.other_escalations += 1
-            if operation.queue in task.over_escalation_queues:
-                if self.over_escalations is None:
-                    self.over_escalations = []
-                self.over_escalations.append(operation.queue)
-        elif kind == "set_status" and operation.status in TERMINAL_STATUSES:
-            if not all(f in self.received for f in task.required_requested_fields):
-                self.premature = True
+            self.escalations.append((operation.queue, self.turn, seq))
+
+    def _copied(self, text: str, seq: int) -> bool:
+        seen, _ = _task_texts(self.task)
+        if copied_share(text, (seen, *self.seen_messages)) > COPY_THRESHOLD:
+            self.copies.append(seq)
+            return True
+        return False
+
+    def _reply(self, t: int, seq: int, message: str, request_fields: Iterable[str]) -> None:
+        task = self.task
+        if len(message) > MAX_REPLY_CHARS:
+            return  # invalid already; kept for a trace edited by hand
+        self.reply_seqs.append(seq)
+        if t <= task.sla_deadline_seconds:
+            self.replies_by_deadline += 1
+        delay = self.outlook.answer_delay_seconds
+        for field in request_fields:
+            first = self.requested.setdefault(field, t)
+            if t >= first + delay and t > first:
+                self.chased[field] = None
+        leaked = leaked_terms(message, _task_texts(task)[1])
+        if leaked:
+            self.leaks.append((seq, leaked))
+        for index in groups_met(message, task.forbidden_reply_markers):
+            self.forbidden.append((index, seq))
+        if leaked:
+            return  # a leaking reply counts for nothing
+        if self.last_update_seq >= 0 and group_met(message, self.last_update_facts):
+            self.informed_seq = self.last_update_seq
+        met = groups_met(message, task.required_reply_markers)
+        if met and not self._copied(message, seq):
+            for index in met:
+                self.reply_groups.setdefault(index, seq)
 
     def _answer(self, payload: dict[str, Any]) -> None:
         fields = payload.get("fields")
         if not isinstance(fields, dict):
             return
-        required = self.task.required_requested_fields
         for name, answer in fields.items():
-            status = answer.get("status") if isinstance(answer, dict) else None
-            if not isinstance(status, str):
-                status = None
-            if status == "correct":
+            if not isinstance(answer, dict):
+                continue
+            value = answer.get("value")
+            if isinstance(value, str):
+                self._saw(value)
+            if answer.get("status") == "correct" and name in self.requested:
                 self.received[name] = None
-            elif status in BAD_ANSWER_STATUSES and name in required and name not in self.received:
-                if self.bad_fields is None:
-                    self.bad_fields = {}
-                self.bad_fields[name] = None
-        self.answered_once = True
 
     # -- reporting ----------------------------------------------------------------
     def report(self) -> GradeReport:
@@ -274,8 +420,7 @@ class GradeAccumulator:
         gives), without building the models: the live episode's fast path."""
         task = self.task
         values, sla_met = self._values()
-        laid_out = self._penalties()
-        total, weighted, score = self._score(values, [amount for _, amount, _ in laid_out])
+        total, weighted, score, laid_out = self._scored(values)
         penalties = [{"name": name, "amount": amount, "reason": reason}
                      for name, amount, reason in laid_out]
         criteria: list[dict[str, Any]] = []
@@ -290,101 +435,149 @@ class GradeAccumulator:
             "task_id": task.task_id, "score": score, "weighted_score": weighted,
             "criteria": criteria, "penalties": penalties,
             "dropped": [n for n in CRITERIA_WEIGHTS if values[n][0] is None],
-            "sla_breached": not sla_met, "invalid_operations": self.invalid_operations,
-            "premature_status": self.premature,
+            "sla_breached": not sla_met, "invalid_operations": len(self.invalid_seqs),
+            "premature_status": self.premature, "grading_version": GRADING_VERSION,
         }
 
     def summary(self) -> tuple[float, dict[str, float | None], bool]:
         """(score, criterion -> value, sla_breached): the figures of :meth:`report_data`
         an episode's result carries, without the report's reasons laid out."""
         values, sla_met = self._values()
-        _, _, score = self._score(values, [amount for _, amount, _ in self._penalties()])
+        score = self._scored(values)[2]
         return score, {name: values[name][0] for name in CRITERIA_WEIGHTS}, not sla_met
 
     def _values(self) -> tuple[dict[str, tuple[float | None, str]], bool]:
         """Each criterion's (value, reason), ``None`` where it does not apply; and
         whether the SLA was met."""
-        task, ticket = self.task, self.ticket
+        task, ticket, outlook = self.task, self.ticket, self.outlook
         values: dict[str, tuple[float | None, str]] = {}
-        status = self._effective_status()
+        gold_status = outlook.adjusted_gold_status(task)
         for name, final, gold in (
             ("queue", ticket.queue, task.gold_queue),
             ("priority", ticket.priority, task.gold_priority),
             ("issue_type", ticket.issue_type, task.gold_issue_type),
-            ("status", status, task.gold_status),
+            ("status", self._effective_status(), gold_status),
             ("resolution_code", ticket.resolution_code, task.gold_resolution_code),
         ):
-            if final != gold:
+            if name == "resolution_code" and not outlook.resolution_code_applies(task):
+                values[name] = (None, f"the world never delivers {_names(outlook.undelivered)}"
+                                f", so the gold status is {gold_status!r}")
+            elif final != gold:
                 values[name] = (0.0, f"final {name} {final!r}, gold {gold!r}")
-            elif name == "status" and self.premature:
-                values[name] = (0.0, f"{status!r} was set before every required field was "
-                                "received correctly (premature)")
+            elif name in ("status", "resolution_code") and self.premature:
+                values[name] = (0.0, f"premature: {self.premature_why}")
             else:
                 values[name] = (1.0, f"final {name} {final!r} is gold")
         required = task.required_requested_fields
-        values["fields_requested"] = (
-            _f1(self.requested, required),
-            f"requested {_names(self.requested)}; required {_names(required)}",
+        collected = [f for f in required if self._settled(f)]
+        extra = [f for f in self.requested if f not in required]
+        values["fields_collected"] = (
+            _f1([*collected, *extra], required),
+            f"collected {_names(collected)}; asked for {_names(self.requested)}; "
+            f"required {_names(required)}",
         )
-        if self.bad_fields:
-            rerequested = self.rerequested or {}
+        bad = outlook.first_answer_bad
+        if bad and outlook.chase_possible:
             values["follow_up_handling"] = (
-                _f1(rerequested, self.bad_fields),
-                f"re-requested {_names(rerequested)}; missing or wrong "
-                f"{_names(self.bad_fields)}",
+                _f1(self.chased, bad),
+                f"chased {_names(self.chased)} after the answer was due; missing or wrong "
+                f"after the first answer {_names(bad)}",
             )
+        elif bad:
+            values["follow_up_handling"] = (None, "no turn comes late enough to chase")
         else:
             values["follow_up_handling"] = (
-                None, "no answer left a required field missing or wrong"
+                None, "the world leaves no required field missing or wrong"
             )
         for name, groups, met, channel in (
             ("reply_markers", task.required_reply_markers, self.reply_groups, "public reply"),
             ("note_markers", task.required_note_markers, self.note_groups, "internal note"),
         ):
             if groups:
-                values[name] = (len(met) / len(groups),
-                                f"{len(met)} of {len(groups)} groups met by a single {channel}")
+                missed = [g for i, g in enumerate(groups) if i not in met]
+                values[name] = (
+                    len(met) / len(groups),
+                    f"{len(met)} of {len(groups)} groups met by a single {channel}; met: "
+                    f"{_groups(g for i, g in enumerate(groups) if i in met)}; missed: "
+                    f"{_groups(missed)}",
+                )
             else:
                 values[name] = (None, f"the task has no {name.replace('_', ' ')}")
-        if not task.needs_escalation:
-            values["kept_informed"] = (None, "no escalation to the gold queue is needed")
-        elif self.gold_team_silent:
-            values["kept_informed"] = (None, f"a fault kept {task.gold_queue} silent")
-        elif self.last_update_seq < 0:
-            values["kept_informed"] = (0.0, f"no update from {task.gold_queue} arrived")
-        elif self.last_reply_seq > self.last_update_seq:
-            values["kept_informed"] = (1.0, "a public reply followed the team's latest update")
-        else:
-            values["kept_informed"] = (0.0, "no public reply after the team's latest update")
+        values["kept_informed"] = self._kept_informed()
         values["risk_flags"] = (
             _f1(ticket.risk_flags, task.risk_flags),
             f"raised {_names(ticket.risk_flags)}; required {_names(task.risk_flags)}",
         )
         values["escalation"] = self._escalation()
         sla_met = self.sla_snapshot if self.sla_snapshot is not None else self._sla_met_now()
-        values["sla"] = (1.0 if sla_met else 0.0,
-                         "met" if sla_met else "a public reply and the gold status were not "
-                         "both in place by the deadline")
-
+        sla_met = sla_met and not self.premature
+        if not outlook.sla_reachable:
+            values["sla"] = (None, "no agent can meet the SLA in this world")
+        else:
+            values["sla"] = (1.0 if sla_met else 0.0,
+                             "met" if sla_met else "a public reply and the gold status "
+                             f"{gold_status!r}, reached legitimately, were not both in place "
+                             "by the deadline")
         return values, sla_met
 
+    def _kept_informed(self) -> tuple[float | None, str]:
+        task = self.task
+        if not task.needs_escalation:
+            return None, "no escalation to the gold queue is needed"
+        if not self.outlook.update_relayable:
+            return None, f"no update from {task.gold_queue} can arrive in time in this world"
+        if self.last_update_seq < 0:
+            return 0.0, f"no update from {task.gold_queue} arrived"
+        facts = _names(self.last_update_facts)
+        if self.informed_seq == self.last_update_seq:
+            return 1.0, f"a public reply after the team's latest update carried {facts}"
+        return 0.0, f"no public reply after the team's latest update carried its facts ({facts})"
+
     def _penalties(self) -> list[tuple[str, float, str]]:
+        task = self.task
         penalties: list[tuple[str, float, str]] = []
-        if self.invalid_operations:
+        if self.invalid_seqs:
+            count = len(self.invalid_seqs)
             penalties.append((
                 "invalid_operations",
-                min(INVALID_OPERATION_PENALTY * self.invalid_operations,
-                    INVALID_OPERATION_PENALTY_CAP),
-                f"{self.invalid_operations} invalid operation(s)",
+                min(INVALID_OPERATION_PENALTY * count, INVALID_OPERATION_PENALTY_CAP),
+                f"{count} invalid operation(s), events {_seqs(self.invalid_seqs)}",
             ))
-        for queue in self.over_escalations or ():
-            penalties.append(("over_escalation", OVER_ESCALATION_PENALTY,
-                              f"escalated to {queue}, which must not get it"))
-        for index in sorted(self.forbidden_groups or ()):
-            group = self.task.forbidden_reply_markers[index]
+        for queue, turn, seq in self.escalations:
+            if queue in task.over_escalation_queues:
+                penalties.append(("over_escalation", OVER_ESCALATION_PENALTY,
+                                  f"escalated to {queue}, which must not get it "
+                                  f"(turn {turn}, event {seq})"))
+            elif queue != task.gold_queue:
+                penalties.append(("wrong_queue", WRONG_QUEUE_PENALTY,
+                                  f"escalated to {queue} (turn {turn}, event {seq})"))
+        for index, seq in self.forbidden:
             penalties.append(("forbidden_reply", FORBIDDEN_MARKER_PENALTY,
-                              f"a reply said {' + '.join(group)}"))
+                              f"the reply at event {seq} said "
+                              f"{' + '.join(task.forbidden_reply_markers[index])}"))
+        for seq, terms in self.leaks[:_LEAKS_PENALISED]:
+            penalties.append(("leak", LEAK_PENALTY, f"the reply at event {seq} showed the "
+                              f"customer internal text: {', '.join(terms)}"))
+        allowance = self.customer_messages + self.team_updates + SPAM_ALLOWANCE
+        extra = self.reply_seqs[allowance:]
+        if extra:
+            penalties.append((
+                "spam", min(SPAM_PENALTY * len(extra), SPAM_PENALTY_CAP),
+                f"{len(self.reply_seqs)} public replies where {self.customer_messages} "
+                f"customer message(s) and {self.team_updates} team update(s) called for at "
+                f"most {allowance}; beyond them: events {_seqs(extra)}",
+            ))
         return penalties
+
+    def _scored(self, values: dict[str, tuple[float | None, str]]
+                ) -> tuple[float, float, float, list[tuple[str, float, str]]]:
+        """(total weight that applies, weighted score, score, penalties)."""
+        laid_out = self._penalties()
+        total, weighted, score = self._score(values, [amount for _, amount, _ in laid_out])
+        if self.voided is not None and score > 0:
+            laid_out.append(("void", score, self.voided))
+            score = 0.0
+        return total, weighted, score, laid_out
 
     @staticmethod
     def _score(values: dict[str, tuple[float | None, str]],
@@ -401,33 +594,53 @@ class GradeAccumulator:
 
     def _escalation(self) -> tuple[float, str]:
         task = self.task
+        escalations = self.escalations
         if not task.needs_escalation:
-            made = len(self.gold_escalation_turns) + self.other_escalations
-            return ((1.0, "no escalation needed, none made") if not made
-                    else (0.0, f"{made} escalation(s) made; none was needed"))
+            return ((1.0, "no escalation needed, none made") if not escalations
+                    else (0.0, f"{len(escalations)} escalation(s) made; none was needed"))
+        gold = task.gold_queue
         deadline = task.under_escalation_deadline_step or task.max_steps
-        if any(turn <= deadline for turn in self.gold_escalation_turns):
-            return 1.0, f"escalated to {task.gold_queue} by turn {deadline}"
-        if self.gold_escalation_turns:
-            return (LATE_ESCALATION_CREDIT,
-                    f"escalated to {task.gold_queue} at turn {self.gold_escalation_turns[0]}, "
-                    f"after the deadline turn {deadline}")
-        if self.other_escalations:
-            return WRONG_QUEUE_CREDIT, f"escalated, but never to {task.gold_queue}"
-        return 0.0, f"never escalated; {task.gold_queue} was needed"
+        turns = [turn for queue, turn, _ in escalations if queue == gold]
+        if not turns:
+            return 0.0, f"never escalated to {gold}" + (
+                f" (paged {_names({q for q, _, _ in escalations})} instead)" if escalations
+                else "")
+        credit = 1.0 if turns[0] <= deadline else LATE_ESCALATION_CREDIT
+        timing = (f"by turn {deadline}" if turns[0] <= deadline
+                  else f"at turn {turns[0]}, after the deadline turn {deadline}")
+        if escalations[0][0] != gold:
+            return (credit * WRONG_QUEUE_FIRST_SHARE,
+                    f"escalated to {gold} {timing}, but only after paging "
+                    f"{escalations[0][0]} first")
+        return credit, f"escalated to {gold} {timing}"
 
 
-def grade_events(task: SupportTaskSpec, events: Iterable[TraceEvent]) -> GradeReport:
-    """The grade of a sequence of events (a whole trace or any prefix of one)."""
-    accumulator = GradeAccumulator(task)
+def _seqs(seqs: list[int]) -> str:
+    shown = ", ".join(str(s) for s in seqs[:10])
+    return shown + (f" and {len(seqs) - 10} more" if len(seqs) > 10 else "")
+
+
+def _outlook_of(trace: Trace) -> WorldOutlook | None:
+    world = trace.header.world
+    return world if isinstance(world, WorldOutlook) else None
+
+
+def grade_events(task: SupportTaskSpec, events: Iterable[TraceEvent],
+                 outlook: WorldOutlook | None = None) -> GradeReport:
+    """The grade of a sequence of events (a whole trace or any prefix of one) played
+    in the world ``outlook`` describes (default: the task as written)."""
+    accumulator = GradeAccumulator(task, outlook)
     for event in events:
         accumulator.feed(event)
     return accumulator.report()
 
 
 def grade(task: SupportTaskSpec, trace: Trace) -> GradeReport:
-    """Grade an episode's trace. Pure: the same task and trace give the same report."""
-    return grade_events(task, trace.events)
+    """Grade an episode's trace. Pure: the same task and trace give the same report.
+
+    Raises :class:`ImpossibleTraceError` for a trace no episode could have written.
+    """
+    return grade_events(task, trace.events, _outlook_of(trace))
 
 
 def step_rewards(task: SupportTaskSpec, trace: Trace) -> list[float]:
@@ -436,13 +649,13 @@ def step_rewards(task: SupportTaskSpec, trace: Trace) -> list[float]:
     The grade before the first turn counts as 0, so the rewards sum to the score. An
     episode that ended before its first turn gets one reward: its score.
     """
-    accumulator = GradeAccumulator(task)
+    accumulator = GradeAccumulator(task, _outlook_of(trace))
     rewards: list[float] = []
     previous = 0.0
     started = False
     for event in trace.events:
         if event.kind == "turn" and started and not accumulator.ended:
-            score = accumulator.report_data()["score"]
+            score = accumulator.summary()[0]
             rewards.append(score - previous)
             previous = score
         if event.kind == "turn":
@@ -450,5 +663,5 @@ def step_rewards(task: SupportTaskSpec, trace: Trace) -> list[float]:
         accumulator.feed(event)
     # The last turn's reward; with no turn at all (the agent failed before its first),
     # one reward carries the whole score, so the rewards still sum to it.
-    rewards.append(accumulator.report_data()["score"] - previous)
+    rewards.append(accumulator.summary()[0] - previous)
     return rewards

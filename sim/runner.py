@@ -31,6 +31,8 @@ class EpisodeJob:
     seed: int = 0
     agent_name: str = "custom"
     config: EpisodeConfig = DEFAULT_CONFIG
+    #: Hand the agent the whole task, gold included (SPEC §3: reference agents only).
+    privileged: bool = False
 
 
 class _Unbuildable:
@@ -98,7 +100,8 @@ async def run_episodes(
             # Awaited here, not in a helper: each of thousands of waiting episodes would
             # hold one coroutine frame more.
             result = await run_episode(job.task, _agent_of(job), world=job.world, seed=job.seed,
-                                       agent_name=job.agent_name, config=job.config, pool=pool)
+                                       agent_name=job.agent_name, config=job.config, pool=pool,
+                                       privileged=job.privileged)
             if collect:
                 results[index] = result
             if on_result is not None:

@@ -144,7 +144,7 @@ SPEC_CRITERIA_WEIGHTS: dict[str, float] = {
     "issue_type": 0.07,
     "status": 0.08,
     "resolution_code": 0.07,
-    "fields_requested": 0.15,
+    "fields_collected": 0.15,
     "follow_up_handling": 0.05,
     "reply_markers": 0.10,
     "kept_informed": 0.05,
@@ -154,7 +154,9 @@ SPEC_CRITERIA_WEIGHTS: dict[str, float] = {
     "sla": 0.05,
 }
 _INVALID_PENALTY, _INVALID_PENALTY_CAP = 0.02, 0.10
-_OVER_ESCALATION_PENALTY, _FORBIDDEN_PENALTY = 0.10, 0.05
+_OVER_ESCALATION_PENALTY, _WRONG_QUEUE_PENALTY, _FORBIDDEN_PENALTY = 0.10, 0.03, 0.05
+_LEAK_PENALTY, _LEAK_PENALTY_CAP = 0.05, 0.15
+_SPAM_PENALTY, _SPAM_PENALTY_CAP = 0.02, 0.10
 _STATUS_OPS = frozenset({"escalate", "set_status"})
 
 
@@ -258,12 +260,14 @@ async def replay_async(
     config: EpisodeConfig | None = None,
     agent: Any = None,
     agent_name: str = "scripted",
+    privileged: bool = False,
 ) -> EpisodeResult:
-    """:func:`replay` inside a running trio loop. ``agent`` replaces the scripted agent."""
+    """:func:`replay` inside a running trio loop. ``agent`` replaces the scripted agent
+    (``privileged``: it is handed the whole task, as a reference agent)."""
     player = agent if agent is not None else ScriptedTurns(turn_list)
     return await run_episode(
         task, player, world=resolve_world(world, persona, faults, task), seed=seed,
-        agent_name=agent_name, config=config,
+        agent_name=agent_name, config=config, privileged=privileged,
     )
 
 
@@ -278,6 +282,7 @@ def replay(
     config: EpisodeConfig | None = None,
     agent: Any = None,
     agent_name: str = "scripted",
+    privileged: bool = False,
 ) -> EpisodeResult:
     """Play ``turn_list`` through the real simulator in a fresh ``trio.run``.
 
@@ -286,7 +291,7 @@ def replay(
     """
     return trio.run(lambda: replay_async(
         task, turn_list, world=world, seed=seed, persona=persona, faults=faults,
-        config=config, agent=agent, agent_name=agent_name,
+        config=config, agent=agent, agent_name=agent_name, privileged=privileged,
     ))
 
 
@@ -708,14 +713,26 @@ def check_report_arithmetic(report: GradeReport) -> None:
     if not math.isclose(report.weighted_score, weighted, abs_tol=TOLERANCE):
         _fail(f"weighted_score {report.weighted_score} but the weighted criteria give {weighted}")
     expected_amounts = {"over_escalation": _OVER_ESCALATION_PENALTY,
-                        "forbidden_reply": _FORBIDDEN_PENALTY}
+                        "wrong_queue": _WRONG_QUEUE_PENALTY,
+                        "forbidden_reply": _FORBIDDEN_PENALTY, "leak": _LEAK_PENALTY}
     for penalty in report.penalties:
         if penalty.name == "invalid_operations":
             want = min(_INVALID_PENALTY * report.invalid_operations, _INVALID_PENALTY_CAP)
+        elif penalty.name == "spam":
+            # "N public replies where ... beyond them" – at most the cap, a multiple of 0.02
+            want = penalty.amount if (
+                penalty.amount <= _SPAM_PENALTY_CAP + TOLERANCE
+                and math.isclose(round(penalty.amount / _SPAM_PENALTY) * _SPAM_PENALTY,
+                                 penalty.amount, abs_tol=TOLERANCE)) else math.nan
+        elif penalty.name == "void":
+            want = penalty.amount
         else:
             want = expected_amounts.get(penalty.name, math.nan)
         if not math.isclose(penalty.amount, want, abs_tol=TOLERANCE):
             _fail(f"penalty {penalty.name} is {penalty.amount}; the spec says {want}")
+    leaks = math.fsum(p.amount for p in report.penalties if p.name == "leak")
+    if leaks > _LEAK_PENALTY_CAP + TOLERANCE:
+        _fail(f"leak penalties add up to {leaks}; the spec caps them at {_LEAK_PENALTY_CAP}")
     invalid = [p for p in report.penalties if p.name == "invalid_operations"]
     if bool(invalid) != (report.invalid_operations > 0) or len(invalid) > 1:
         _fail(f"{report.invalid_operations} invalid operation(s) but penalties {invalid}")
@@ -810,11 +827,11 @@ class SuiteContext:
         )
 
     def run(self, example: Example, turn_list: Any = None, *, agent: Any = None,
-            agent_name: str = "scripted") -> EpisodeResult:
+            agent_name: str = "scripted", privileged: bool = False) -> EpisodeResult:
         played = example.turns if turn_list is None else turn_list
         return replay(self.task, played, world=self.world, seed=example.seed,
                       persona=example.persona, faults=example.faults, config=self.config,
-                      agent=agent, agent_name=agent_name)
+                      agent=agent, agent_name=agent_name, privileged=privileged)
 
     def score(self, example: Example, turn_list: Any = None) -> tuple[GradeReport, Trace]:
         result = self.run(example, turn_list)
@@ -939,7 +956,7 @@ def _oracle_not_applicable(ctx: SuiteContext) -> str | None:
 
 def _check_oracle(ctx: SuiteContext, example: Example) -> None:
     assert ctx.oracle is not None
-    result = ctx.run(example, [], agent=ctx.oracle(), agent_name="oracle")
+    result = ctx.run(example, [], agent=ctx.oracle(), agent_name="oracle", privileged=True)
     if result.error is not None or not math.isclose(result.score, 1.0, abs_tol=TOLERANCE):
         report = grade(ctx.task, result.trace)
         short = [f"{c.name}={c.value} ({c.reason})" for c in report.criteria
@@ -1172,7 +1189,7 @@ def _check_everything(ctx: SuiteContext, example: Example) -> None:
     ops = [{"op": "reply", "message": extra["message"], "request_fields": list(catalog.fields)},
            {"op": "flag_risk", "flags": list(catalog.risk_flags)}]
     report, _ = ctx.score(example, _inserted(base, 0, extra["position"], *ops))
-    checks = (("fields_requested", task.required_requested_fields, catalog.fields,
+    checks = (("fields_collected", task.required_requested_fields, catalog.fields,
                "asking for every field in the catalog"),
               ("risk_flags", task.risk_flags, catalog.risk_flags,
                "raising every risk flag in the catalog"))

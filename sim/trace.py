@@ -16,6 +16,7 @@ from typing import Any, Literal, NamedTuple
 import attrs
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from sim.outlook import WorldOutlook
 from sim.secrets import redact
 
 __all__ = [
@@ -29,7 +30,7 @@ __all__ = [
     "dumps_line",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class TraceFormatError(ValueError):
@@ -56,6 +57,10 @@ class TraceHeader(_Line):
     faults: tuple[str, ...] = ()
     config: dict[str, Any] = {}
     code_version: str
+    #: Whether the agent was handed the full task, gold included (SPEC §3).
+    privileged: bool = False
+    #: What the episode's world lets any agent reach: the grader reads it from here.
+    world: WorldOutlook | None = None
 
 
 class TraceEvent(NamedTuple):

@@ -25,6 +25,7 @@ __all__ = [
     "MarkerGroups",
     "SupportTaskSpec",
     "SupportTicket",
+    "TaskBrief",
 ]
 
 #: Customer personas (SPEC §3). ``cooperative`` is the spec as written.
@@ -131,6 +132,12 @@ class SupportTaskSpec(_Frozen):
     team_update_delay_minutes: int = Field(default=30, ge=0, le=10_000)
     #: Simulated minutes a team takes to bounce work that is not theirs.
     team_bounce_delay_minutes: int = Field(default=10, ge=0, le=10_000)
+    #: The facts a relay of ``follow_up_message`` must carry (all in one public reply);
+    #: by default every number with its unit and every identifier in the message.
+    update_markers: tuple[str, ...] = ()
+    #: Internal-only words or phrases (hostnames, runbook ids, other customers' names):
+    #: a public reply that contains one leaks.
+    internal_terms: tuple[str, ...] = ()
 
     @field_validator("task_id")
     @classmethod
@@ -159,6 +166,14 @@ class SupportTaskSpec(_Frozen):
                         "allowed: non-empty words or phrases"
                     )
         return tuple(tuple(term.strip() for term in group) for group in groups)
+
+    @field_validator("update_markers", "internal_terms")
+    @classmethod
+    def _terms(cls, terms: tuple[str, ...]) -> tuple[str, ...]:
+        for term in terms:
+            if not term.strip():
+                raise ValueError(f"an empty term in {terms!r}; allowed: non-empty words or phrases")
+        return tuple(term.strip() for term in terms)
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> SupportTaskSpec:
@@ -261,3 +276,38 @@ class SupportTaskSpec(_Frozen):
     @cached_property
     def needs_escalation(self) -> bool:
         return self.gold_status == "escalated"
+
+    def private_copy(self) -> SupportTaskSpec:
+        """A copy no write can carry back to this task: every model in it is copied,
+        and the rest (strings, numbers, tuples of them) cannot change. As safe as a deep
+        copy, at a tenth of its cost."""
+        return self.model_copy(update={
+            "ticket": self.ticket.model_copy(),
+            "knowledge_base": tuple(article.model_copy() for article in self.knowledge_base),
+            "catalog_extension": self.catalog_extension.model_copy(),
+        })
+
+    def brief(self) -> TaskBrief:
+        """What a new support agent is handed (SPEC §3): everything but the gold and the
+        simulation's knobs, as copies private to the caller."""
+        return TaskBrief.model_construct(
+            task_id=self.task_id, difficulty=self.difficulty, title=self.title,
+            objective=self.objective, ticket=self.ticket.model_copy(),
+            knowledge_base=tuple(article.model_copy() for article in self.knowledge_base),
+            catalog=self.catalog.model_copy(), max_steps=self.max_steps,
+            sla_step_cost=self.sla_step_cost,
+        )
+
+
+class TaskBrief(_Frozen):
+    """A task as an agent under test sees it before its first turn: no gold value."""
+
+    task_id: str
+    difficulty: Literal["easy", "medium", "hard"]
+    title: str
+    objective: str
+    ticket: SupportTicket
+    knowledge_base: tuple[KnowledgeSnippet, ...]
+    catalog: Catalog
+    max_steps: int
+    sla_step_cost: int

@@ -1,0 +1,131 @@
+"""What a world lets any agent reach: the grader's view of (task, seed, persona, faults).
+
+Which criteria apply, and what the gold is, must depend on the world alone, never on
+what the agent did (SPEC §4). A world (``actors.world``) describes itself with the
+few facts the grader needs, as a :class:`WorldOutlook`; :func:`derive_outlook` turns
+those facts, and the task's clock, into what no agent can reach: fields the customer
+never delivers within the episode, a chase that comes too late, a team update that
+never arrives, an SLA that cannot be met. The outlook is written in the trace header,
+so a stored trace re-grades against the world it was played in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from pydantic import BaseModel, ConfigDict
+
+from tasks.base import TERMINAL_STATUSES, SupportTaskSpec
+
+__all__ = ["WorldOutlook", "derive_outlook", "outlook_as_written"]
+
+
+class WorldOutlook(BaseModel):
+    """What the world of one episode makes reachable, decided before the first turn."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: Simulated seconds from a request for fields to the customer's answer (the nominal
+    #: delay where the customer never answers): a request repeated this long after the
+    #: first one is a *chase*.
+    answer_delay_seconds: int = 0
+    #: Required fields the world leaves missing or wrong after the customer's first
+    #: answer (all of them where it never answers). Follow-up handling is graded on these.
+    first_answer_bad: tuple[str, ...] = ()
+    #: Required fields no agent can receive with a correct value within the episode.
+    undelivered: tuple[str, ...] = ()
+    #: Whether a turn comes late enough to chase an unanswered or wrong field.
+    chase_possible: bool = True
+    #: Whether the owning team's update arrives in time to be relayed (escalations only).
+    update_relayable: bool = True
+    #: Whether any agent can meet the SLA (a reply and the adjusted gold status in time).
+    sla_reachable: bool = True
+
+    def adjusted_gold_status(self, task: SupportTaskSpec) -> str:
+        """The gold status in this world: resolved/closed wait on the customer
+        (``pending``) where a required field never arrives."""
+        if self.undelivered and task.gold_status in TERMINAL_STATUSES:
+            return "pending"
+        return task.gold_status
+
+    def resolution_code_applies(self, task: SupportTaskSpec) -> bool:
+        return self.adjusted_gold_status(task) == task.gold_status
+
+
+def _first_turn_at(time: int, step: int) -> int:
+    """The time of the first turn at or after ``time`` (turns come every ``step``)."""
+    return -(-time // step) * step
+
+
+def derive_outlook(
+    task: SupportTaskSpec,
+    *,
+    answers: bool,
+    answer_delay_seconds: int,
+    first_answer_bad: Iterable[str],
+    patience_seconds: int,
+    update_after_seconds: int | None,
+) -> WorldOutlook:
+    """The outlook of a world whose customer and owning team behave as described.
+
+    - ``answers``: the customer ever answers a request for fields;
+    - ``answer_delay_seconds``: from a request to its answer;
+    - ``first_answer_bad``: required fields missing or wrong in the first answer;
+    - ``patience_seconds``: how long after a request an agent must wait before it may
+      conclude that no answer is coming (where none ever comes);
+    - ``update_after_seconds``: from an escalation to the owning team's first update
+      (``None``: the team never sends one).
+
+    An ideal agent asks for every field and escalates at turn 1 (time 0) and acts at
+    every turn; a message and a turn at the same instant reach the agent in that order.
+    What even it cannot reach does not count against anyone.
+    """
+    required = task.required_requested_fields
+    step, last_turn = task.step_seconds, (task.max_steps - 1) * task.step_seconds
+    delay = answer_delay_seconds
+    bad = tuple(f for f in required if f in set(first_answer_bad)) if answers else required
+    if answers:
+        chase_at = _first_turn_at(delay, step)  # the turn that sees the first answer
+    else:
+        chase_at = _first_turn_at(max(delay, patience_seconds), step)
+    chase_possible = bool(required) and chase_at <= last_turn
+    # When every field an ideal agent can get has arrived (None: some never does).
+    complete_at: int | None
+    if not required:
+        complete_at, undelivered = 0, ()
+    elif not answers or delay > last_turn:
+        complete_at, undelivered = None, required
+    elif not bad:
+        complete_at, undelivered = delay, ()
+    elif chase_at + delay <= last_turn:
+        complete_at, undelivered = chase_at + delay, ()
+    else:
+        complete_at, undelivered = None, bad
+    outlook = WorldOutlook(
+        answer_delay_seconds=delay, first_answer_bad=bad, undelivered=undelivered,
+        chase_possible=chase_possible,
+        update_relayable=(update_after_seconds is not None
+                          and _first_turn_at(update_after_seconds, step) <= last_turn),
+    )
+    if outlook.adjusted_gold_status(task) in TERMINAL_STATUSES:
+        # The status needs every field, seen by a turn no later than the deadline.
+        reachable = complete_at is not None and _first_turn_at(complete_at, step) <= min(
+            task.sla_deadline_seconds, last_turn)
+        outlook = outlook.model_copy(update={"sla_reachable": reachable})
+    return outlook
+
+
+def outlook_as_written(task: SupportTaskSpec) -> WorldOutlook:
+    """The outlook of the task's own world: its follow-up outcome as written, a
+    cooperative customer and teams without faults (the grader's default for a trace
+    whose header names no outlook)."""
+    delay = task.customer_reply_delay_minutes * 60
+    bad: tuple[str, ...] = ()
+    if task.follow_up_outcome == "partial":
+        provided = set(task.follow_up_provided_fields)
+        bad = tuple(f for f in task.required_requested_fields if f not in provided)
+    return derive_outlook(
+        task, answers=task.follow_up_outcome != "none", answer_delay_seconds=delay,
+        first_answer_bad=bad, patience_seconds=delay,
+        update_after_seconds=task.team_update_delay_minutes * 60,
+    )

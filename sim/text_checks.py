@@ -1,0 +1,96 @@
+"""What the grader reads in a message's words: facts, internal text, copied text.
+
+- :func:`update_facts`: the facts of a team's update that a relay must carry — every
+  number with its unit (``20 minutes``, ``50 seats``, ``5-10 business``) and every
+  identifier (``DP-2291``, ``eu-west-1``, ``4.2.1``), as stated.
+- :func:`leaked_terms`: internal-only text in a public reply — catalog ids written as
+  identifiers (``platform_engineering``, ``p1_incident``; a one-word id such as
+  ``billing`` is an ordinary word) and a task's own ``internal_terms``.
+- :func:`copied_share`: the share of a message's word 5-grams found in text the agent
+  was shown. A reply made of the ticket, the knowledge base and the messages it saw
+  earns no marker credit, however many marker terms that text happens to hold.
+
+Each is a pure function of its arguments, cached: agents repeat their templates.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+
+from sim.markers import group_met
+
+__all__ = [
+    "COPY_SHINGLE_WORDS",
+    "COPY_THRESHOLD",
+    "copied_share",
+    "internal_ids",
+    "leaked_terms",
+    "shingles",
+    "update_facts",
+]
+
+#: Words in one shingle, and the share of copied shingles that makes a message a copy.
+COPY_SHINGLE_WORDS = 5
+COPY_THRESHOLD = 0.5
+
+_IDENTIFIER = re.compile(r"(?<![\w.-])[A-Za-z0-9]+(?:[-_.][A-Za-z0-9]+)+(?![\w-]|\.\w)")
+_NUMBER_UNIT = re.compile(
+    r"(?<![\w.-])\d+(?:[.,]\d+)?(?:\s*[-–]\s*\d+(?:[.,]\d+)?)?"
+    r"(?:\s*%|[ -]+[A-Za-z]+)?"
+)
+_WORD = re.compile(r"\w+")
+
+
+def _is_identifier(token: str) -> bool:
+    has_digit = any(c.isdigit() for c in token)
+    has_letter = any(c.isalpha() for c in token)
+    return has_digit and (has_letter or token.count(".") >= 2)
+
+
+@lru_cache(maxsize=1024)
+def update_facts(text: str) -> tuple[str, ...]:
+    """The facts a relay of ``text`` must carry, in order, each once."""
+    facts: dict[str, None] = {}
+    taken: list[tuple[int, int]] = []
+    for match in _IDENTIFIER.finditer(text):
+        if _is_identifier(match.group()):
+            facts[match.group()] = None
+            taken.append(match.span())
+    for match in _NUMBER_UNIT.finditer(text):
+        start, end = match.span()
+        if any(a <= start < b or a < end <= b for a, b in taken):
+            continue
+        facts[" ".join(match.group().split())] = None
+    return tuple(facts)
+
+
+def internal_ids(values: Iterable[str]) -> tuple[str, ...]:
+    """The catalog ids among ``values`` that read as identifiers, not words."""
+    return tuple(v for v in values if "_" in v)
+
+
+@lru_cache(maxsize=2048)
+def leaked_terms(text: str, internal: tuple[str, ...]) -> tuple[str, ...]:
+    """The terms of ``internal`` that ``text`` contains (whole words, any case)."""
+    return tuple(term for term in internal if group_met(text, (term,)))
+
+
+@lru_cache(maxsize=2048)
+def shingles(text: str) -> frozenset[tuple[str, ...]]:
+    """The word 5-grams of ``text``, lower-cased (a short text gives none)."""
+    words = _WORD.findall(text.lower())
+    n = COPY_SHINGLE_WORDS
+    return frozenset(tuple(words[i:i + n]) for i in range(len(words) - n + 1))
+
+
+def copied_share(text: str, seen: Iterable[frozenset[tuple[str, ...]]]) -> float:
+    """The share of ``text``'s 5-grams found in any of the ``seen`` shingle sets."""
+    own = shingles(text)
+    if not own:
+        return 0.0
+    found = set()
+    for part in seen:
+        found |= own & part
+    return len(found) / len(own)
