@@ -32,6 +32,7 @@ from sim.executors import (
     decide,
     describe_exception,
     pick_executor,
+    reset_agent,
 )
 from sim.grading import GradeAccumulator
 from sim.knowledge import search_knowledge_base
@@ -112,7 +113,9 @@ class EpisodeState:
     task: SupportTaskSpec
     seed: int
     #: What the world lets any agent reach (the grader's view of it, too).
-    outlook: WorldOutlook = attrs.field(default=None)
+    outlook: WorldOutlook = attrs.field(
+        default=attrs.Factory(lambda self: outlook_as_written(self.task), takes_self=True)
+    )
     ticket: TicketState = attrs.field(factory=TicketState)
     reply_times: list[int] = attrs.field(factory=list)
     sla_breached: bool = False
@@ -125,10 +128,6 @@ class EpisodeState:
     def rng(self, purpose: str) -> Draws:
         """Random draws private to this episode and ``purpose``."""
         return Draws(self.task.task_id, self.seed, purpose)
-
-    def __attrs_post_init__(self) -> None:
-        if self.outlook is None:
-            self.outlook = outlook_as_written(self.task)
 
     def sla_met_now(self) -> bool:
         task = self.task
@@ -442,10 +441,11 @@ async def run_episode(
     episode = _Episode(agent, state, config, grader)
     env = Environment(trace=episode.record)
     try:
-        reset = getattr(agent, "reset", None)
-        if callable(reset):
-            reset(_agent_view(task, privileged), seed)
-        del reset  # not held while the episode runs
+        if callable(getattr(agent, "reset", None)):
+            agent = episode.agent = await reset_agent(
+                agent, _agent_view(task, privileged), seed, timeout=config.agent_timeout,
+                executor=pick_executor(agent, config.agent_executor),
+            )
         episode.executor = pick_executor(agent, config.agent_executor)
         env.spawn(AGENT, episode.agent_turns)
         env.call_at(task.sla_deadline_seconds, "sla_monitor", episode.check_sla,
@@ -455,6 +455,8 @@ async def run_episode(
     except SimulationError as error:
         state.termination_reason, state.error = "sim_error", str(error)
         state.ended_at = env.now
+    except AgentTimeout as error:  # in reset()
+        state.termination_reason, state.error = "agent_timeout", str(error)
     except Exception as error:  # reset() is agent code
         name, message, _ = describe_exception(error)
         state.termination_reason = "agent_error"

@@ -1,7 +1,7 @@
 """Calling the agent under test: sync or async, inline, in a thread, or in a process.
 
 An agent is any object with ``act(observation) -> turn`` (sync or ``async``), and
-optionally ``reset(task, seed)``. A decision that takes longer than the real-time
+optionally ``reset(brief, seed)``. A decision that takes longer than the real-time
 limit raises :class:`AgentTimeout`. How a decision runs is the executor:
 
 ``inline``
@@ -30,7 +30,15 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import trio
 
-__all__ = ["Agent", "AgentTimeout", "Executor", "decide", "describe_exception", "pick_executor"]
+__all__ = [
+    "Agent",
+    "AgentTimeout",
+    "Executor",
+    "decide",
+    "describe_exception",
+    "pick_executor",
+    "reset_agent",
+]
 
 #: Longest exception message and traceback kept in results and traces.
 MAX_ERROR_CHARS = 2_000
@@ -84,6 +92,33 @@ def _act_in_process(agent: Any, observation: Any) -> tuple[Any, Any]:
             return await result
         result = trio.run(wait)
     return agent, result
+
+
+def _reset_in_process(agent: Any, view: Any, seed: int) -> Any:
+    agent.reset(view, seed)
+    return agent
+
+
+async def reset_agent(agent: Any, view: Any, seed: int, *, timeout: float,
+                      executor: ResolvedExecutor) -> Any:
+    """``agent.reset(view, seed)`` where its decisions will run, within ``timeout``; the
+    agent back (a copy, from a worker process). Under ``process`` the reset runs in the
+    worker too, so an untrusted agent's code never runs in the simulator's process."""
+    if executor == "inline":
+        agent.reset(view, seed)
+        return agent
+    try:
+        with trio.fail_after(timeout):
+            if executor == "process":
+                import trio_parallel
+
+                return await trio_parallel.run_sync(
+                    _reset_in_process, agent, view, seed, kill_on_cancel=True
+                )
+            await trio.to_thread.run_sync(agent.reset, view, seed, abandon_on_cancel=True)
+            return agent
+    except trio.TooSlowError:
+        raise AgentTimeout(f"reset took longer than {timeout:g} s") from None
 
 
 async def decide(

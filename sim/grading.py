@@ -93,6 +93,8 @@ PENALTY_NAMES: tuple[str, ...] = (
 LATE_ESCALATION_CREDIT = 0.3
 #: The share of the escalation credit left when another queue was paged first.
 WRONG_QUEUE_FIRST_SHARE = 0.5
+#: End reasons that are the agent's failure: like finishing, they end the episode early.
+AGENT_FAILURES = frozenset({"agent_error", "agent_timeout"})
 CUSTOMER_MESSAGE_KINDS = frozenset({"customer_answer", "customer_nudge", "customer_complaint"})
 _DIGITS = 12
 
@@ -207,7 +209,9 @@ class GradeAccumulator:
     """
 
     task: SupportTaskSpec
-    outlook: WorldOutlook = attrs.field(default=None)
+    outlook: WorldOutlook = attrs.field(
+        default=attrs.Factory(lambda self: _default_outlook(self.task), takes_self=True)
+    )
     ticket: TicketState = attrs.field(factory=TicketState)
     turn: int = 0
     ended: bool = False
@@ -240,10 +244,6 @@ class GradeAccumulator:
     replies_by_deadline: int = 0
     #: Why the episode cannot be graded at all (its score is then 0), if it cannot.
     voided: str | None = None
-
-    def __attrs_post_init__(self) -> None:
-        if self.outlook is None:
-            self.outlook = _default_outlook(self.task)
 
     # -- folding ------------------------------------------------------------------
     def feed(self, event: TraceEvent, operation: Any = None) -> None:
@@ -306,6 +306,9 @@ class GradeAccumulator:
             if kind == "team_bounce":
                 self.ticket.bounce(str(payload.get("queue")))
         elif kind == "end":
+            reason = payload.get("reason")
+            if reason in AGENT_FAILURES:  # an agent that fails has reached nothing either
+                self._check_premature(f"the episode ended with {reason}")
             self.ended = True
 
     def void(self, reason: str) -> None:
@@ -620,16 +623,16 @@ def _seqs(seqs: list[int]) -> str:
     return shown + (f" and {len(seqs) - 10} more" if len(seqs) > 10 else "")
 
 
-def _outlook_of(trace: Trace) -> WorldOutlook | None:
+def _outlook_of(task: SupportTaskSpec, trace: Trace) -> WorldOutlook:
     world = trace.header.world
-    return world if isinstance(world, WorldOutlook) else None
+    return world if isinstance(world, WorldOutlook) else _default_outlook(task)
 
 
 def grade_events(task: SupportTaskSpec, events: Iterable[TraceEvent],
                  outlook: WorldOutlook | None = None) -> GradeReport:
     """The grade of a sequence of events (a whole trace or any prefix of one) played
     in the world ``outlook`` describes (default: the task as written)."""
-    accumulator = GradeAccumulator(task, outlook)
+    accumulator = GradeAccumulator(task, outlook or _default_outlook(task))
     for event in events:
         accumulator.feed(event)
     return accumulator.report()
@@ -640,7 +643,7 @@ def grade(task: SupportTaskSpec, trace: Trace) -> GradeReport:
 
     Raises :class:`ImpossibleTraceError` for a trace no episode could have written.
     """
-    return grade_events(task, trace.events, _outlook_of(trace))
+    return grade_events(task, trace.events, _outlook_of(task, trace))
 
 
 def step_rewards(task: SupportTaskSpec, trace: Trace) -> list[float]:
@@ -649,7 +652,7 @@ def step_rewards(task: SupportTaskSpec, trace: Trace) -> list[float]:
     The grade before the first turn counts as 0, so the rewards sum to the score. An
     episode that ended before its first turn gets one reward: its score.
     """
-    accumulator = GradeAccumulator(task, _outlook_of(trace))
+    accumulator = GradeAccumulator(task, _outlook_of(task, trace))
     rewards: list[float] = []
     previous = 0.0
     started = False

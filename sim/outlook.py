@@ -57,6 +57,13 @@ def _first_turn_at(time: int, step: int) -> int:
     return -(-time // step) * step
 
 
+def _seen_at(sent: int, arrives: int, step: int) -> int:
+    """When the agent first sees an event due at ``arrives`` that was set off by its turn
+    at ``sent``: at the first turn from then on, but never at the turn that set it off
+    (a message due "now" is delivered after that turn's operations)."""
+    return _first_turn_at(arrives, step) if arrives > sent else sent + step
+
+
 def derive_outlook(
     task: SupportTaskSpec,
     *,
@@ -77,42 +84,42 @@ def derive_outlook(
       (``None``: the team never sends one).
 
     An ideal agent asks for every field and escalates at turn 1 (time 0) and acts at
-    every turn; a message and a turn at the same instant reach the agent in that order.
-    What even it cannot reach does not count against anyone.
+    every turn. A message due at the same instant as a turn reaches that turn, unless
+    that very turn set it off; an event after the last turn is never seen (the episode
+    has ended), so something counts as reachable only if a turn sees it.
     """
     required = task.required_requested_fields
     step, last_turn = task.step_seconds, (task.max_steps - 1) * task.step_seconds
     delay = answer_delay_seconds
     bad = tuple(f for f in required if f in set(first_answer_bad)) if answers else required
     if answers:
-        chase_at = _first_turn_at(delay, step)  # the turn that sees the first answer
+        chase_at = _seen_at(0, delay, step)  # the turn that sees the first answer
     else:
-        chase_at = _first_turn_at(max(delay, patience_seconds), step)
+        chase_at = _seen_at(0, max(delay, patience_seconds), step)
     chase_possible = bool(required) and chase_at <= last_turn
-    # When every field an ideal agent can get has arrived (None: some never does).
+    # When a turn has seen every field an ideal agent can get (None: some never arrive).
     complete_at: int | None
+    undelivered: tuple[str, ...]
     if not required:
         complete_at, undelivered = 0, ()
-    elif not answers or delay > last_turn:
+    elif not answers or chase_at > last_turn:
         complete_at, undelivered = None, required
     elif not bad:
-        complete_at, undelivered = delay, ()
-    elif chase_at + delay <= last_turn:
-        complete_at, undelivered = chase_at + delay, ()
+        complete_at, undelivered = chase_at, ()
+    elif (again := _seen_at(chase_at, chase_at + delay, step)) <= last_turn:
+        complete_at, undelivered = again, ()
     else:
         complete_at, undelivered = None, bad
-    outlook = WorldOutlook(
-        answer_delay_seconds=delay, first_answer_bad=bad, undelivered=undelivered,
-        chase_possible=chase_possible,
-        update_relayable=(update_after_seconds is not None
-                          and _first_turn_at(update_after_seconds, step) <= last_turn),
-    )
-    if outlook.adjusted_gold_status(task) in TERMINAL_STATUSES:
+    sla_reachable = True
+    if undelivered == () and task.gold_status in TERMINAL_STATUSES:
         # The status needs every field, seen by a turn no later than the deadline.
-        reachable = complete_at is not None and _first_turn_at(complete_at, step) <= min(
-            task.sla_deadline_seconds, last_turn)
-        outlook = outlook.model_copy(update={"sla_reachable": reachable})
-    return outlook
+        sla_reachable = complete_at is not None and complete_at <= task.sla_deadline_seconds
+    return WorldOutlook(
+        answer_delay_seconds=delay, first_answer_bad=bad, undelivered=undelivered,
+        chase_possible=chase_possible, sla_reachable=sla_reachable,
+        update_relayable=(update_after_seconds is not None
+                          and _seen_at(0, update_after_seconds, step) <= last_turn),
+    )
 
 
 def outlook_as_written(task: SupportTaskSpec) -> WorldOutlook:

@@ -90,7 +90,7 @@ def copied_share(text: str, seen: Iterable[frozenset[tuple[str, ...]]]) -> float
     own = shingles(text)
     if not own:
         return 0.0
-    found = set()
+    found: set[tuple[str, ...]] = set()
     for part in seen:
         found |= own & part
     return len(found) / len(own)
