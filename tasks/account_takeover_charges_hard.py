@@ -86,5 +86,6 @@ TASK = SupportTaskSpec(
     over_escalation_queues=("billing",),
     under_escalation_deadline_step=2,
     max_steps=6,
+    internal_terms=("kb-unrecognised-charges", "kb-billing-duplicate-charges", "kb-refund-comms",),
     forbidden_reply_markers=(("refund",),),
 )

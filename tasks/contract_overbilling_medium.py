@@ -76,6 +76,7 @@ TASK = SupportTaskSpec(
     over_escalation_queues=("billing",),
     under_escalation_deadline_step=2,
     max_steps=7,
+    internal_terms=("kb-contract-billing", "kb-billing-scope",),
     forbidden_reply_markers=(("guarantee",),),
     team_ack_delay_minutes=15,
     team_update_delay_minutes=90,

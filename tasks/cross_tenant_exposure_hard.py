@@ -101,6 +101,15 @@ TASK = SupportTaskSpec(
     over_escalation_queues=("data_privacy", "platform_engineering"),
     under_escalation_deadline_step=2,
     max_steps=8,
+    internal_terms=(
+        "kb-data-exposure",
+        "kb-security-comms",
+        "kb-privacy-scope",
+        "kb-reports-known-issues",
+        "Halden Pharma",
+        "Oakridge Mutual",
+        "Vireo Retail",
+    ),
     forbidden_reply_markers=(
         ("breach",),
         ("bug",),

@@ -78,4 +78,9 @@ TASK = SupportTaskSpec(
     sla_step_cost=15,
     over_escalation_queues=(),
     max_steps=6,
+    internal_terms=(
+        "kb-billing-duplicate-charges",
+        "kb-billing-risk-flags",
+        "kb-refund-downgrades",
+    ),
 )

@@ -76,6 +76,7 @@ TASK = SupportTaskSpec(
     sla_step_cost=30,
     over_escalation_queues=("sales",),
     max_steps=4,
+    internal_terms=("kb-feature-requests", "kb-sales-handoff", "kb-dashboard-export",),
     forbidden_reply_markers=(
         ("guarantee",),
         ("next release",),

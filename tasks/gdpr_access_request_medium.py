@@ -85,6 +85,7 @@ TASK = SupportTaskSpec(
     over_escalation_queues=("security", "account_management"),
     under_escalation_deadline_step=3,
     max_steps=8,
+    internal_terms=("kb-dsar", "kb-security-scope", "kb-account-management-scope",),
     customer_reply_delay_minutes=20,
     team_update_delay_minutes=60,
 )

@@ -69,4 +69,5 @@ TASK = SupportTaskSpec(
     sla_step_cost=15,
     over_escalation_queues=("platform_engineering",),
     max_steps=6,
+    internal_terms=("kb-inc-4471", "kb-incident-duplicates",),
 )

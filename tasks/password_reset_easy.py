@@ -68,4 +68,5 @@ TASK = SupportTaskSpec(
     sla_step_cost=15,
     over_escalation_queues=("security",),
     max_steps=6,
+    internal_terms=("kb-login-reset", "kb-login-security-routing",),
 )

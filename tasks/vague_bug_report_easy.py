@@ -72,4 +72,5 @@ TASK = SupportTaskSpec(
     sla_step_cost=30,
     over_escalation_queues=("platform_engineering",),
     max_steps=4,
+    internal_terms=("kb-bug-triage", "kb-eng-escalation", "kb-status-now",),
 )

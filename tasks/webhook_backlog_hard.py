@@ -93,6 +93,12 @@ TASK = SupportTaskSpec(
     over_escalation_queues=(),
     under_escalation_deadline_step=2,
     max_steps=6,
+    internal_terms=(
+        "kb-webhook-delays",
+        "kb-incident-severity",
+        "kb-incident-comms",
+        "kb-customer-endpoint",
+    ),
     forbidden_reply_markers=(
         ("lost",),
         ("dropped",),

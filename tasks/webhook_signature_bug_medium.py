@@ -74,5 +74,6 @@ TASK = SupportTaskSpec(
     sla_step_cost=15,
     over_escalation_queues=("platform_engineering",),
     max_steps=8,
+    internal_terms=("kb-known-issue-webhook-sig", "kb-webhook-security",),
     forbidden_reply_markers=(("disable", "signature verification"),),
 )
