@@ -133,6 +133,8 @@ def outlook_as_written(task: SupportTaskSpec) -> WorldOutlook:
         bad = tuple(f for f in task.required_requested_fields if f not in provided)
     return derive_outlook(
         task, answers=task.follow_up_outcome != "none", answer_delay_seconds=delay,
-        first_answer_bad=bad, patience_seconds=delay,
+        # Patience as the standard world's customer has it (actors.customer.customer_plan):
+        # the slowest persona's delay, so this is that world's cooperative outlook.
+        first_answer_bad=bad, patience_seconds=max(delay, 1) + task.step_seconds,
         update_after_seconds=task.team_update_delay_minutes * 60,
     )

@@ -36,9 +36,18 @@ COPY_SHINGLE_WORDS = 5
 COPY_THRESHOLD = 0.5
 
 _IDENTIFIER = re.compile(r"(?<![\w.-])[A-Za-z0-9]+(?:[-_.][A-Za-z0-9]+)+(?![\w-]|\.\w)")
+#: Dates and clock times are facts as written ("2026-05-01", "14:30 UTC").
+_WHEN = re.compile(r"(?<![\w.:-])(?:\d{4}-\d{2}-\d{2}|\d{1,2}:\d{2}(?:\s*UTC)?)(?![\w:-])")
+#: Words that follow a number without being its unit ("ticket 4471 is open").
+_NOT_UNITS = ("a", "an", "and", "are", "as", "at", "by", "for", "from", "in", "is", "it", "of",
+              "on", "or", "the", "to", "was", "were", "with")
 _NUMBER_UNIT = re.compile(
-    r"(?<![\w.-])\d+(?:[.,]\d+)?(?:\s*[-–]\s*\d+(?:[.,]\d+)?)?"
-    r"(?:\s*%|[ -]+[A-Za-z]+)?"
+    r"(?<![\w.-])\d+(?:[.,]\d+)?(?:\s*(?:[-–]|to)\s*\d+(?:[.,]\d+)?)?"
+    # The unit runs to the end of its word, and a unit glued on ("20min", "503s") is part
+    # of the fact: a fact must never end inside a word, or the update's own words would
+    # not carry it. A range is one fact ("5-10 business", "20 to 30 minutes").
+    r"(?:\s*%(?!\w)|[ -]+(?!(?:" + "|".join(_NOT_UNITS) + r")\b)[A-Za-z]\w*|[^\W\d]\w*)?",
+    re.IGNORECASE,
 )
 _WORD = re.compile(r"\w+")
 
@@ -54,8 +63,12 @@ def update_facts(text: str) -> tuple[str, ...]:
     """The facts a relay of ``text`` must carry, in order, each once."""
     facts: dict[str, None] = {}
     taken: list[tuple[int, int]] = []
+    for match in _WHEN.finditer(text):
+        facts[" ".join(match.group().split())] = None
+        taken.append(match.span())
     for match in _IDENTIFIER.finditer(text):
-        if _is_identifier(match.group()):
+        start, end = match.span()
+        if _is_identifier(match.group()) and not any(a <= start < b for a, b in taken):
             facts[match.group()] = None
             taken.append(match.span())
     for match in _NUMBER_UNIT.finditer(text):
