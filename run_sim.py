@@ -20,16 +20,18 @@ from rich.console import Console
 from actors import FAULTS, AgentLoadError, simulate
 from actors.console import print_report, print_summary, print_transcript, sweep_progress
 from actors.scenario import ScenarioError, format_outcome, load_scenario, run_scenario_sync
-from actors.sweep import SweepPlan, run_sweep
+from actors.sweep import SweepPlan, check_out_dir, run_sweep
 from sim import EpisodeConfig, Trace, TraceFormatError, grade
 from sim.trace import dumps_line
 from tasks import PERSONAS, TaskLoadError, discover_tasks, get_task, load_task_file
 
 SEED_TASK = "api_incident_hard"
 EXECUTORS = ("auto", "inline", "thread", "process")
-JSON_KEYS = ("task_id", "seed", "agent", "persona", "faults", "score", "breakdown",
-             "termination_reason", "steps", "sim_minutes", "sla_breached",
+JSON_KEYS = ("task_id", "seed", "agent", "persona", "faults", "privileged", "score",
+             "breakdown", "termination_reason", "steps", "sim_minutes", "sla_breached",
              "invalid_operations", "error")
+PRIVILEGED_HELP = ("hand the agent a private copy of the whole task, gold included, in "
+                   "reset (for grader authors' reference agents); results say so")
 
 
 class BadInput(Exception):
@@ -97,6 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--agent-timeout", type=_positive(float, "seconds"), default=60.0)
     run.add_argument("--agent-executor", choices=EXECUTORS, default="auto",
                      help="how decisions run: process stops CPU-bound agents (see README)")
+    run.add_argument("--privileged", action="store_true", help=PRIVILEGED_HELP)
     run.add_argument("--tasks-dir", action="append", default=[])
     run.add_argument("--trace", help="write the trace (JSON Lines) to this file")
     run.add_argument("--json", action="store_true", help="print one JSON object")
@@ -118,6 +121,7 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--trace-dir", default=None)
     sweep.add_argument("--agent-timeout", type=_positive(float, "seconds"), default=60.0)
     sweep.add_argument("--agent-executor", choices=EXECUTORS, default="auto")
+    sweep.add_argument("--privileged", action="store_true", help=PRIVILEGED_HELP)
     sweep.add_argument("--tasks-dir", action="append", default=[])
     sweep.add_argument("--json", action="store_true", help="print summary.json to stdout")
 
@@ -152,7 +156,8 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
         _writable(args.trace, "--trace")
     config = EpisodeConfig(agent_timeout=args.agent_timeout, agent_executor=args.agent_executor)
     result = trio.run(lambda: simulate(task, args.agent, seed=args.seed, persona=args.persona,
-                                       faults=args.fault, config=config))
+                                       faults=args.fault, config=config,
+                                       privileged=args.privileged))
     if args.trace:
         result.trace.write(args.trace)
     if args.json:
@@ -183,11 +188,12 @@ def _cmd_sweep(args: argparse.Namespace, console: Console) -> int:
     plan = SweepPlan(tasks=tuple(tasks), agent=args.agent, seeds=args.seeds,
                      personas=tuple(args.personas), faults=tuple(args.fault),
                      tasks_dirs=tuple(args.tasks_dir), agent_timeout=args.agent_timeout,
-                     agent_executor=args.agent_executor)
+                     agent_executor=args.agent_executor, privileged=args.privileged)
     plan.validate()
     for flag, folder in (("--out", args.out), ("--trace-dir", args.trace_dir)):
         if folder is not None and Path(folder).exists() and not Path(folder).is_dir():
             raise BadInput(f"{flag} {folder}: is a file; allowed: a folder (made if missing)")
+    check_out_dir(plan, args.out, resume=args.resume)  # before the progress bar shows
     with sweep_progress(console) as progress:
         bar = progress.add_task("sweep", total=len(plan.episodes()))
         outcome = run_sweep(plan, args.out, concurrency=args.concurrency, workers=args.workers,
@@ -210,6 +216,8 @@ def _cmd_sweep(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_grade(args: argparse.Namespace, console: Console) -> int:
+    from sim.grading import ImpossibleTraceError
+
     trace = Trace.read(args.trace)
     if trace.result is None:
         raise BadInput(f"{args.trace}: no result line, so the trace is incomplete (cut short?); "
@@ -222,7 +230,10 @@ def _cmd_grade(args: argparse.Namespace, console: Console) -> int:
     if task.content_hash != trace.header.task_hash:
         raise BadInput(f"{args.trace}: task_hash {trace.header.task_hash} differs from task "
                        f"{task.task_id!r} ({task.content_hash}); allowed: a trace of this task")
-    report = grade(task, trace)
+    try:
+        report = grade(task, trace)
+    except ImpossibleTraceError as error:
+        raise BadInput(f"{args.trace}: {error}") from None
     if args.json:
         print(dumps_line(report.model_dump(mode="json")))
     else:
@@ -243,6 +254,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["run"])
+    # An agent named module.path:attribute resolves from the current folder too (SPEC §3),
+    # after everything else on the path.
+    if "" not in sys.path and str(Path.cwd()) not in sys.path:
+        sys.path.append(str(Path.cwd()))
     # Piped output gets room for the tables rather than rich's 80 columns.
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     commands = {"run": _cmd_run, "scenario": _cmd_scenario, "sweep": _cmd_sweep,

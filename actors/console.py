@@ -25,7 +25,9 @@ def print_transcript(console: Console, trace: Trace, sla_deadline_seconds: int) 
     """Who said what, when, on the simulated clock, with the SLA countdown at each turn."""
     h = trace.header
     console.print(f"[bold]{h.task_id}[/]  seed {h.seed}  agent {h.agent}  persona {h.persona}"
-                  f"  faults {', '.join(h.faults) or 'none'}")
+                  f"  faults {', '.join(h.faults) or 'none'}"
+                  + ("  [bold]privileged[/] (the agent was handed the gold)" if h.privileged
+                     else ""))
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     table.add_column("sim time", justify="right", no_wrap=True)
     table.add_column("who", no_wrap=True)

@@ -1,28 +1,42 @@
-"""The heuristic agent: a runbook-reading baseline that sees only the observation.
+"""The heuristic agent: a runbook-reading baseline that sees only what an agent sees.
 
-It never reads a task's gold fields: everything it does comes from the ticket, the
-catalog, knowledge-base search results and the messages in each observation.
+It never reads a task's gold fields: everything it does comes from the brief ``reset``
+hands it (the knowledge base, the ticket, the title and objective, the turn length;
+handed the whole task in a privileged run, it reads those fields alone), the catalog,
+knowledge-base search results and the messages in each observation.
 
 How it plays an episode:
 
-1. Turn 1: search the knowledge base with the ticket's words and send the customer
-   an acknowledgement.
-2. Turn 2 (triage): read the articles that came back as runbooks. Catalog values
-   are found by the phrases that assign them ("set queue billing", "escalate to
-   platform_engineering", "priority high for free tier", "issue type bug",
-   "resolution code duplicate", "raise churn_risk when ...", "request the
+1. Turn 1 (triage): rank the brief's knowledge base as ``search_kb`` would (the
+   ticket's words, then two follow-up queries that surface the articles about what
+   never to say and which risk flags to raise) and read the articles as runbooks.
+   Catalog values are found by the phrases that assign them ("set queue billing",
+   "escalate to platform_engineering", "priority high for free tier", "issue type
+   bug", "resolution code duplicate", "raise churn_risk when ...", "request the
    invoice_id and the transaction date"), and dropped when the sentence negates them
-   ("do not send the ticket to billing", "do not raise p1_incident"). The runbook
-   is the first article that gives such instructions; other articles only fill
-   gaps (risk flags are collected from all of them). What the runbook says to tell
-   the customer becomes the public reply, what it says to write internally becomes
-   the note, and every word the knowledge base says a reply must never contain is
-   kept out of every reply. Where the knowledge base is silent, the ticket's own
-   signals (tier, affected users, linked tickets, keywords) decide.
-3. Later turns: re-request fields whose answers are malformed or missing (checked
-   with :func:`~actors.field_values.looks_valid`), pass team updates on to the
-   customer, answer nudges, resolve or close only once every requested field came
-   back valid, and finish once nothing is left to do.
+   ("do not send the ticket to billing", "do not raise p1_incident"). The runbook is
+   the first article that gives such instructions; other articles only fill gaps
+   (risk flags are collected from all of them). What the runbook says to tell the
+   customer becomes the public reply (what it says was done, "say you have sent a
+   reset link", waits for the customer's details and is announced as the next step
+   meanwhile), what it says to write internally becomes the note (in the agent's own
+   words: the runbook is quoted, not pasted), and every word the knowledge base says a
+   reply must never contain is kept out of every reply. Where the knowledge base is
+   silent, the ticket's own signals (tier, affected users, linked tickets, keywords)
+   decide. Without a brief, turn 1 searches the knowledge base and acknowledges the
+   ticket, and the triage waits for the articles (turn 2).
+2. Later turns: re-request fields whose answers are malformed or missing (checked with
+   :func:`~actors.field_values.looks_valid`); where no answer at all has come by the
+   time even a slow customer would have answered (a reply delay of up to a turn, plus
+   a turn: two turns after the request), chase the fields once; pass each team update
+   on to the customer with its facts; answer nudges; keep the ticket ``pending`` while
+   the customer owes fields for a resolved/closed ending, and resolve or close only
+   once every requested field came back valid; finish once nothing is owed (never
+   while a field is outstanding, unless a silent customer was chased and stayed silent
+   for two more turns).
+3. Every public reply: at most one a turn and no more than one per customer message or
+   team update plus two; catalog ids are written as words (``platform engineering``)
+   and knowledge-base article ids never appear.
 
 The agent is deterministic (no randomness, no global state) and never raises: a
 failure inside a turn makes it wait for that turn instead.
@@ -37,8 +51,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from actors.field_values import looks_valid
+from sim.knowledge import search_knowledge_base
 from sim.observation import Observation, TicketView
 from sim.operations import MAX_NOTE_CHARS, MAX_OPERATIONS_PER_TURN, MAX_REPLY_CHARS
+from sim.text_checks import copied_share, shingles, update_facts
 from tasks.base import KnowledgeSnippet
 from tasks.catalog import Catalog
 
@@ -52,6 +68,14 @@ FOLLOW_UP_QUERIES = (
     "risk flags raise severity",
 )
 NOT_RELEVANT = "not relevant"
+#: Messages that call for a public reply: each allows one, and the agent allows itself
+#: ``REPLY_ALLOWANCE`` more (the first reply, a chase).
+CALLS_FOR_A_REPLY = frozenset({"customer_answer", "customer_nudge", "customer_complaint",
+                               "team_update"})
+REPLY_ALLOWANCE = 2
+#: The largest share of a note's word 5-grams that may come from text the agent was
+#: shown: a note quotes the runbook's words, it does not paste the runbook.
+OWN_WORDS_SHARE = 0.4
 #: How often one field is asked for again before the agent gives up on it.
 MAX_REQUESTS_PER_FIELD = 3
 _STOP = frozenset(
@@ -715,8 +739,29 @@ def _search_query(observation: Observation) -> str:
         else (query or "help")
 
 
+def _internal_ids(catalog: Catalog) -> tuple[str, ...]:
+    """Catalog ids a customer must never read as written (``platform_engineering``)."""
+    return tuple(v for v in (*catalog.queues, *catalog.risk_flags, *catalog.resolution_codes)
+                 if "_" in v)
+
+
+def _public(text: str, internal: Sequence[str], articles: Iterable[str]) -> str:
+    """``text`` with every internal catalog id written as words, and no knowledge-base
+    article id (internal references a customer cannot open)."""
+    capital = text[:1].isupper()
+    for value in sorted(internal, key=len, reverse=True):
+        if value.lower() in text.lower():
+            text = re.sub(r"(?<![\w])" + re.escape(value) + r"(?![\w])", _team(value), text,
+                          flags=re.IGNORECASE)
+    for article_id in sorted(articles, key=len, reverse=True):
+        if article_id.lower() in text.lower():
+            text = re.sub(r"(?<![\w-])" + re.escape(article_id) + r"(?![\w-])",
+                          "our help article", text, flags=re.IGNORECASE)
+    return text[:1].upper() + text[1:] if capital else text
+
+
 class HeuristicAgent:
-    """A runbook-following baseline that reads only its observations (see the module doc)."""
+    """A runbook-following baseline that reads only what an agent sees (see the module doc)."""
 
     inline_safe = True
 
@@ -724,6 +769,11 @@ class HeuristicAgent:
         self._clear()
 
     def _clear(self) -> None:
+        #: The brief's knowledge base and turn length, when ``reset`` handed a brief.
+        self.library: tuple[KnowledgeSnippet, ...] | None = None
+        self.step_seconds: int | None = None
+        #: Shingles of every text the agent was shown (for notes in its own words).
+        self.seen: list[frozenset[tuple[str, ...]]] = []
         self.articles: dict[str, KnowledgeSnippet] = {}
         self.searched = False
         self.follow_ups: list[str] = list(FOLLOW_UP_QUERIES)
@@ -736,6 +786,11 @@ class HeuristicAgent:
         self.bad: dict[str, None] = {}
         self.last_request_turn = 0
         self.last_answer_turn = 0
+        #: When fields were first asked for, whether any answer came, and when the
+        #: agent chased a customer who stayed silent.
+        self.asked_at: int | None = None
+        self.answered = False
+        self.chased_at: int | None = None
         self.escalated_to: str | None = None
         self.bounced: list[str] = []
         self.update_pending = False
@@ -743,11 +798,31 @@ class HeuristicAgent:
         self.done = False
         self.deferred_written = False
         self.deferred_reply: list[str] = []
+        #: Public replies sent, and the messages (customer's, teams' updates) that called
+        #: for one: the agent never replies more than one per message, plus two.
+        self.replies = 0
+        self.inbound = 0
 
-    def reset(self, task: Any, seed: int) -> None:
-        """Start a new episode. The task is ignored: the agent only reads observations."""
-        del task, seed
+    def reset(self, brief: Any, seed: int) -> None:
+        """Start a new episode with what a new support agent is handed: the brief.
+
+        Only the brief's fields are read (its knowledge base, ticket texts, title,
+        objective and turn length), never a gold value, even when the run hands the
+        whole task.
+        """
+        del seed
         self._clear()
+        try:
+            library = tuple(article.model_copy() for article in brief.knowledge_base)
+            step = int(brief.sla_step_cost) * 60
+        except Exception:  # not a brief: play from the observations alone
+            return
+        self.library, self.step_seconds = library, step if step > 0 else None
+        ticket = brief.ticket
+        texts = [ticket.subject, ticket.body, brief.title, brief.objective]
+        for article in library:
+            texts += (article.title, article.content)
+        self.seen = [shingles(text) for text in texts]
 
     # ------------------------------------------------------------------ entry point
     def act(self, observation: Observation) -> list[dict[str, Any]]:
@@ -759,9 +834,20 @@ class HeuristicAgent:
     def _act(self, observation: Observation) -> list[dict[str, Any]]:
         if self.done:
             return [{"op": "finish"}]
+        if self.step_seconds is None and observation.turn > 1:
+            self.step_seconds = observation.time_seconds // (observation.turn - 1) or None
         for article in observation.kb_results:
             self.articles.setdefault(article.article_id, article)
+            self._saw(article.title, article.content)
         nudged = self._read_messages(observation)
+        if self.plan is None and self.library is not None and not self.searched:
+            # The brief's knowledge base, ranked as search_kb would rank it: triage now.
+            self.searched = True
+            self.follow_ups = []
+            query = _search_query(observation)
+            for text in (query, *FOLLOW_UP_QUERIES):
+                for article in search_knowledge_base(self.library, text):
+                    self.articles.setdefault(article.article_id, article)
         if not self.searched:
             self.searched = True
             return self._first_turn(observation)
@@ -777,13 +863,20 @@ class HeuristicAgent:
         self.plan = plan
         return self._follow_up(observation, plan, nudged)
 
+    def _saw(self, *texts: str) -> None:
+        self.seen.extend(shingles(text) for text in texts)
+
     # ------------------------------------------------------------------ messages
     def _read_messages(self, observation: Observation) -> bool:
         """Fold new messages into the state; whether the customer is waiting on us."""
         nudged = False
         for message in observation.messages:
+            self._saw(message.text, *message.fields.values())
+            if message.kind in CALLS_FOR_A_REPLY:
+                self.inbound += 1
             if message.sender == "customer" and message.fields:
                 self.last_answer_turn = observation.turn
+                self.answered = True
                 for name, value in message.fields.items():
                     if name not in self.requested or name in self.received:
                         continue
@@ -812,15 +905,16 @@ class HeuristicAgent:
 
     # ------------------------------------------------------------------ turn 1
     def _first_turn(self, observation: Observation) -> list[dict[str, Any]]:
+        """Without a brief: search the knowledge base and acknowledge the ticket."""
         name = _first_name(observation.ticket)
         message = (f"Hello {name}, thank you for contacting us. We have received your ticket "
                    "and are reviewing it now; we will follow up shortly with next steps.")
         return [
             {"op": "search_kb", "query": _search_query(observation)},
-            {"op": "reply", "message": message},
+            self._reply(observation, [message], [], observation.turn),
         ]
 
-    # ------------------------------------------------------------------ turn 2
+    # ------------------------------------------------------------------ triage
     def _triage(self, observation: Observation, plan: Plan) -> list[dict[str, Any]]:
         ticket = observation.ticket
         ops: list[dict[str, Any]] = []
@@ -835,7 +929,7 @@ class HeuristicAgent:
             self.flags_raised.extend(flags)
         wanted = [f for f in plan.fields if f in observation.catalog.fields]
         escalate = plan.escalate_to is not None and plan.escalate_to not in self.bounced
-        ops.append(self._reply(plan, self._triage_reply(ticket, plan, wanted, escalate),
+        ops.append(self._reply(observation, self._triage_reply(ticket, plan, wanted, escalate),
                                wanted, observation.turn))
         ops.append({"op": "note", "text": self._triage_note(ticket, plan, wanted, escalate)})
         if escalate and plan.escalate_to is not None:
@@ -855,9 +949,11 @@ class HeuristicAgent:
         lines = [f"Hello {_first_name(ticket)},"]
         runbook_lines = list(plan.reply_lines)
         if plan.status in TERMINAL and wanted:
-            # "Say you have sent a reset link" waits until the fields are back.
+            # "Say you have sent a reset link" waits until the fields are back; until
+            # then the customer hears it as the next step.
             self.deferred_reply = [line for line in runbook_lines if _claims_done(line)]
             runbook_lines = [line for line in runbook_lines if not _claims_done(line)]
+            runbook_lines += [step for step in map(_next_step, self.deferred_reply) if step]
         if plan.issue_type.endswith("_incident"):
             lines.append(f"We acknowledge the incident and are treating it with {plan.priority} "
                          "priority.")
@@ -882,12 +978,15 @@ class HeuristicAgent:
         lines = [f"Triage: queue {plan.queue}, priority {plan.priority}, issue type "
                  f"{plan.issue_type or 'unset'}, target status {plan.status}"
                  f"{', resolution ' + plan.resolution_code if plan.resolution_code else ''}."]
-        lines.extend(line.replace("{subject}", ticket.subject) for line in plan.note_lines)
+        optional: list[str] = []  # kept only while the note stays in the agent's own words
+        for line in plan.note_lines:
+            line = line.replace("{subject}", ticket.subject)
+            (optional if line.startswith("Runbook:") else lines).append(line)
         if plan.flags:
             lines.append(f"Risk flags: {', '.join(plan.flags)}.")
         for bracket in re.findall(r"\[([^\]]{3,400})\]", ticket.body):
             label = "Linked tickets" if "link" in bracket.lower() else "Context"
-            lines.append(f"{label}: {bracket.strip()}")
+            optional.append(f"{label}: {bracket.strip()}")
         if escalate and plan.escalate_to:
             short = plan.escalate_to.split("_")[0].capitalize()
             lines.append(f"{short} escalation: handed to {plan.escalate_to}.")
@@ -896,8 +995,19 @@ class HeuristicAgent:
         if wanted:
             lines.append(f"Requested from the customer: {_human_list(wanted)}.")
         if plan.runbook:
-            lines.append(f"Runbook {plan.runbook}: {plan.runbook_text}")
-        return _fit("\n".join(lines), MAX_NOTE_CHARS)
+            lines.append(f"Runbook followed: {plan.runbook}.")
+            optional.append(f"Runbook {plan.runbook}: {plan.runbook_text}")
+        return self._own_words(lines, optional, MAX_NOTE_CHARS)
+
+    def _own_words(self, lines: list[str], optional: list[str], limit: int) -> str:
+        """``lines``, plus each of ``optional`` that keeps the text mostly the agent's own
+        (quoting what it was shown is fine; pasting it wholesale is not)."""
+        kept = list(lines)
+        for line in optional:
+            candidate = "\n".join([*kept, line])
+            if len(candidate) <= limit and copied_share(candidate, self.seen) <= OWN_WORDS_SHARE:
+                kept.append(line)
+        return _fit("\n".join(kept), limit)
 
     def _status_ops(self, plan: Plan, statuses: Sequence[str], *,
                     closing: bool) -> list[dict[str, Any]]:
@@ -918,7 +1028,7 @@ class HeuristicAgent:
             self.done = True
         return [op]
 
-    # ------------------------------------------------------------------ turns 3+
+    # ------------------------------------------------------------------ later turns
     def _follow_up(self, observation: Observation, plan: Plan,
                    nudged: bool) -> list[dict[str, Any]]:
         ticket = observation.ticket
@@ -938,29 +1048,36 @@ class HeuristicAgent:
             self.escalated_to = plan.escalate_to
         lines: list[str] = []
         again = [f for f in self.bad if self.requested.get(f, 0) < MAX_REQUESTS_PER_FIELD]
+        chasing = not again and self._silence_to_chase(observation)
         if again:
             lines.append(f"Thank you for your answer. Some details were missing or not in the "
                          f"expected format: {_human_list(again)}. Could you send them again, "
                          "please?")
-        if self.update_pending:
+        elif chasing:
+            again = self._outstanding()
+            self.chased_at = observation.time_seconds
+            lines.append(f"We have not received the details we asked for yet: "
+                         f"{_human_list(again)}. Could you send them when you can, please?")
+        relaying = self.update_pending
+        if relaying:
             lines.append(self._update_line(plan, observation))
-        fields_done = bool(self.requested) and all(
-            f in self.received or f in self.irrelevant for f in self.requested
-        )
+        fields_done = bool(self.requested) and not self._outstanding()
         closing = plan.status in TERMINAL and (fields_done or not self.requested) and not again
         if closing:
             lines.append("Thank you, we now have everything we need.")
             lines.extend(self.deferred_reply)
             lines.append(("We are resolving this ticket now."
-                            if plan.status == "resolved" else "We are closing this ticket now.")
+                          if plan.status == "resolved" else "We are closing this ticket now.")
                          + " Reply any time if anything else comes up.")
         if nudged and not lines:
             lines.append("Sorry for the wait. We are actively working on your ticket and will "
                          "send the next update as soon as we have one.")
-        if lines:
+        # One reply a turn at most, and never more than the conversation called for (one
+        # per customer message or team update, plus two); a request or a relay is owed.
+        if lines and (again or relaying or self.replies < self.inbound + REPLY_ALLOWANCE):
             body = [f"Hello {_first_name(ticket)},", *lines, "Best regards, Support"]
-            ops.append(self._reply(plan, body, again, observation.turn))
-            if self.update_pending:
+            ops.append(self._reply(observation, body, again, observation.turn))
+            if relaying:
                 self.update_pending = False
                 self.informed = True
         if fields_done and plan.deferred_note_lines and not self.deferred_written:
@@ -968,8 +1085,10 @@ class HeuristicAgent:
             received = ", ".join(_human(f) for f in self.received)
             deferred = [line.replace("{subject}", ticket.subject)
                         for line in plan.deferred_note_lines]
-            ops.append({"op": "note", "text": _fit("\n".join(
-                [*deferred, f"Received from the customer: {received}."]),
+            lines_kept = [d for d in deferred if not d.startswith("Runbook:")]
+            optional = [d for d in deferred if d.startswith("Runbook:")]
+            ops.append({"op": "note", "text": self._own_words(
+                [*lines_kept, f"Received from the customer: {received}."], optional,
                 MAX_NOTE_CHARS)})
         if closing:
             ops.extend(self._status_ops(plan, observation.catalog.statuses, closing=True))
@@ -980,41 +1099,71 @@ class HeuristicAgent:
             ops.append({"op": "search_kb", "query": self.follow_ups.pop(0)})
         return ops
 
+    def _outstanding(self) -> list[str]:
+        """Requested fields with no valid answer yet ("not relevant" is an answer)."""
+        return [f for f in self.requested if f not in self.received and f not in self.irrelevant]
+
+    def _silence_to_chase(self, observation: Observation) -> bool:
+        """Whether to chase now: fields asked for, no answer at all, and the time even a
+        slow customer would have answered (a reply delay of up to one turn, plus one
+        turn) has passed. Once only."""
+        step = self.step_seconds
+        return (self.asked_at is not None and step is not None and not self.answered
+                and self.chased_at is None and bool(self._outstanding())
+                and observation.time_seconds >= self.asked_at + 2 * step)
+
     def _update_line(self, plan: Plan, observation: Observation) -> str:
+        """The team's latest update, passed on with its facts (numbers, ETAs, ids)."""
         updates = [m for m in observation.messages if m.kind == "team_update"]
         text = updates[-1].text if updates else ""
         team = _team(self.escalated_to or plan.queue)
-        text = re.sub(r"^[A-Za-z ]{2,40}:\s*", "", text).strip()
-        line = f"An update from our {team} team: {text}" if text else ""
+        body = re.sub(r"^[A-Za-z ]{2,40}:\s*", "", text).strip()
+        line = f"An update from our {team} team: {body}" if body else ""
         if not line or any(_has_term(line, term) for term in plan.banned):
-            line = f"Our {team} team has sent an update and is actively working on this."
+            facts = [f for f in update_facts(text)
+                     if not any(_has_term(f, term) for term in plan.banned)]
+            line = (f"Our {team} team has sent an update ({', '.join(facts)}) and is actively "
+                    "working on this." if facts else
+                    f"Our {team} team has sent an update and is actively working on this.")
         return line + " We will send you the next update as soon as we have one."
 
     def _finished(self, plan: Plan, observation: Observation, again: list[str]) -> bool:
+        """Whether nothing more is owed: every field asked for is in (or a silent customer
+        was chased and stayed silent for two turns), and any team update passed on."""
         if again or self.update_pending:
             return False
-        fields_done = all(f in self.received or f in self.irrelevant for f in self.requested)
-        if plan.status == "escalated":
-            return self.escalated_to is not None and self.informed and fields_done
-        if plan.status in TERMINAL:
+        step = self.step_seconds or 0
+        settled = not self._outstanding() or (
+            self.chased_at is not None and not self.answered
+            and observation.time_seconds >= self.chased_at + 2 * step
+        )
+        if not settled:
             return False
-        # pending / open: parked on the customer; stop once they answered or stayed quiet
-        quiet = observation.turn - max(self.last_request_turn, self.last_answer_turn) >= 2
-        return fields_done or quiet
+        if plan.status == "escalated":
+            return self.escalated_to is not None and self.informed
+        # Resolved or closed comes with its fields; without them the ticket stays parked.
+        return plan.status not in TERMINAL
 
     # ------------------------------------------------------------------ helpers
-    def _reply(self, plan: Plan, lines: list[str], request: list[str],
+    def _reply(self, observation: Observation, lines: list[str], request: list[str],
                turn: int) -> dict[str, Any]:
-        kept = [line for line in lines
-                if line and not any(_has_term(line, term) for term in plan.banned)]
+        plan = self.plan
+        banned = plan.banned if plan is not None else ()
+        internal = _internal_ids(observation.catalog)
+        articles = {*self.articles, *(a.article_id for a in self.library or ())}
+        kept = [_public(line, internal, articles) for line in lines
+                if line and not any(_has_term(line, term) for term in banned)]
         message = _fit_lines(kept, MAX_REPLY_CHARS) or "Thank you, we are on it."
         op: dict[str, Any] = {"op": "reply", "message": message}
+        self.replies += 1
         if request:
             op["request_fields"] = list(request)
             for name in request:
                 self.requested[name] = self.requested.get(name, 0) + 1
                 self.bad.pop(name, None)
             self.last_request_turn = turn
+            if self.asked_at is None:
+                self.asked_at = observation.time_seconds
         return op
 
 
@@ -1022,6 +1171,25 @@ def _claims_done(line: str) -> bool:
     """Whether a reply line reports an action as done ("we have sent a reset link")."""
     return re.search(r"\bwe have (?:already |now )?(?:sent|issued|reset|refunded|processed|"
                      r"fixed|resolved|\w+ed)\b", line.lower()) is not None
+
+
+#: Past participles a runbook's "say you have ..." uses, and their base forms.
+_BASE_FORMS = {"sent": "send", "issued": "issue", "reset": "reset", "refunded": "refund",
+               "processed": "process", "fixed": "fix", "resolved": "resolve", "made": "make",
+               "opened": "open", "filed": "file", "logged": "log", "credited": "credit",
+               "restored": "restore", "removed": "remove", "deleted": "delete",
+               "exported": "export", "updated": "update", "applied": "apply"}
+
+
+def _next_step(line: str) -> str | None:
+    """A done-claim ("We have sent a reset link ...") as the step that follows once the
+    details are in, or ``None`` where the verb is not one it knows how to turn."""
+    match = re.match(r"\s*we have (?:already |now )?(\w+)\b(.*)$", line, re.IGNORECASE | re.DOTALL)
+    if match is None or match.group(1).lower() not in _BASE_FORMS:
+        return None
+    rest = match.group(2).strip()
+    return _sentence_case(f"once we have the details below, we will "
+                          f"{_BASE_FORMS[match.group(1).lower()]} {rest}")
 
 
 def _fit(text: str, limit: int) -> str:

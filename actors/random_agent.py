@@ -7,7 +7,7 @@ from typing import Any
 
 from sim.episode import stable_seed
 from sim.observation import Observation
-from tasks.base import SupportTaskSpec
+from tasks.base import SupportTaskSpec, TaskBrief
 
 __all__ = ["RandomAgent"]
 
@@ -23,8 +23,9 @@ class RandomAgent:
     def __init__(self) -> None:
         self.rng = random.Random(0)
 
-    def reset(self, task: SupportTaskSpec, seed: int) -> None:
-        self.rng = random.Random(stable_seed("random-agent", task.task_id, seed))
+    def reset(self, brief: TaskBrief | SupportTaskSpec, seed: int) -> None:
+        """Seed the draws from the task's id and the seed (the brief is all it reads)."""
+        self.rng = random.Random(stable_seed("random-agent", brief.task_id, seed))
 
     def act(self, observation: Observation) -> list[dict[str, Any]]:
         rng, catalog = self.rng, observation.catalog

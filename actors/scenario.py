@@ -11,6 +11,9 @@ illustration (the values do not make one coherent scenario; see scenarios/*.toml
     persona = "impatient"               # optional, default: the task's own persona
     faults = ["eta_slips"]              # optional: slow_eta, eta_slips, team_silent
     agent_timeout = 5.0                 # optional: real seconds per decision (default 60)
+    privileged = true                   # optional: hand the agent the whole task, gold
+                                        # included, in reset (default false; the oracle
+                                        # is privileged by itself)
 
     # The agent: EITHER a name ...
     agent = "oracle"                    # oracle, heuristic, random or module.path:attribute
@@ -294,6 +297,7 @@ class _ScenarioFile(_Model):
     persona: StrictStr | None = None
     faults: tuple[StrictStr, ...] = ()
     agent_timeout: StrictFloat | None = Field(default=None, gt=0, allow_inf_nan=False)
+    privileged: StrictBool = False
     expect: Expectations = Expectations()
 
     @field_validator("persona")
@@ -340,6 +344,8 @@ class Scenario(_Model):
     persona: str
     faults: tuple[str, ...]
     agent_timeout: float | None
+    #: The agent is handed the whole task (gold included) in ``reset``.
+    privileged: bool = False
     expect: Expectations
 
     @property
@@ -530,7 +536,7 @@ def load_scenario(path: str | Path) -> Scenario:
         seed=file.seed, agent=file.agent,
         turns=None if file.turns is None else tuple(turn.ops for turn in file.turns),
         persona=file.persona or task.default_persona, faults=file.faults,
-        agent_timeout=file.agent_timeout, expect=file.expect,
+        agent_timeout=file.agent_timeout, privileged=file.privileged, expect=file.expect,
     )
 
 
@@ -588,8 +594,11 @@ def _names(values: Any) -> str:
 
 def _checks(scenario: Scenario, result: EpisodeResult) -> list[ExpectationCheck]:
     expect = scenario.expect
-    # One replay of the trace gives both the grade (penalties) and the final ticket.
-    replay = GradeAccumulator(scenario.task)
+    # One replay of the trace, in the world it was played in, gives both the grade
+    # (penalties) and the final ticket.
+    world = result.trace.header.world
+    replay = (GradeAccumulator(scenario.task, world) if world is not None
+              else GradeAccumulator(scenario.task))
     for event in result.trace.events:
         replay.feed(event)
     report, ticket = replay.report(), replay.ticket
@@ -663,6 +672,7 @@ async def run_scenario(scenario: Scenario) -> ScenarioOutcome:
     result = await simulate(
         scenario.task, _agent(scenario), seed=scenario.seed, persona=scenario.persona,
         faults=scenario.faults, config=config, agent_name=scenario.agent_name,
+        privileged=scenario.privileged,
     )
     return ScenarioOutcome(scenario=scenario, result=result,
                            checks=tuple(_checks(scenario, result)))
@@ -680,7 +690,8 @@ def format_outcome(outcome: ScenarioOutcome) -> str:
     lines = [
         f"{'PASS' if outcome.passed else 'FAIL'} {scenario.name} ({_display(scenario.path)}): "
         f"{scenario.task.task_id}, agent {scenario.agent_name}, seed {scenario.seed}, "
-        f"persona {scenario.persona}{faults}: score {_number(result.score)}, "
+        f"persona {scenario.persona}{faults}"
+        f"{', privileged' if result.privileged else ''}: score {_number(result.score)}, "
         f"{result.termination_reason} after {result.steps} turn(s)"
     ]
     for check in outcome.checks:

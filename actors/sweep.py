@@ -5,10 +5,16 @@ without ``resume``), ``concurrency`` at once per process, sharded over ``workers
 processes. Only the parent writes the results file, one flushed line per episode as
 it ends, so a crash loses nothing that finished. Traces, if asked for, are written
 one file per episode.
+
+The plan (tasks and their hashes, agent, seeds, personas, faults, privilege, timeout,
+executor) is written to ``plan.json`` before the first episode; ``resume`` finishes
+that plan only, and refuses a different one (or a task changed since) rather than mix
+two plans' rows in one results file.
 """
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import queue
 from collections.abc import Callable, Sequence
@@ -19,7 +25,7 @@ import attrs
 import trio
 
 from actors.episodes import make_job
-from actors.loading import resolve_agent
+from actors.loading import PRIVILEGED_AGENTS, resolve_agent
 from actors.world import StandardWorld
 from sim.episode import EpisodeConfig, EpisodeResult
 from sim.executors import Executor
@@ -29,10 +35,19 @@ from sim.runner import run_episodes
 from sim.trace import dumps_line
 from tasks.registry import discover_tasks
 
-__all__ = ["RESULTS_FILE", "SUMMARY_FILE", "SweepOutcome", "SweepPlan", "run_sweep"]
+__all__ = [
+    "PLAN_FILE",
+    "RESULTS_FILE",
+    "SUMMARY_FILE",
+    "SweepOutcome",
+    "SweepPlan",
+    "check_out_dir",
+    "run_sweep",
+]
 
 RESULTS_FILE = "results.jsonl"
 SUMMARY_FILE = "summary.json"
+PLAN_FILE = "plan.json"
 _DONE = "done"
 
 
@@ -48,6 +63,8 @@ class SweepPlan:
     tasks_dirs: tuple[str, ...] = ()
     agent_timeout: float = 60.0
     agent_executor: Executor = "auto"
+    #: Hand the agent the whole task (gold included) in ``reset``; see ``make_job``.
+    privileged: bool = False
 
     def episodes(self) -> list[tuple[str, str, int]]:
         """(task, persona, seed) of every episode, in a fixed order."""
@@ -73,6 +90,26 @@ class SweepPlan:
             StandardWorld(persona, self.faults)
         resolve_agent(self.agent)
 
+    def describe(self) -> dict[str, Any]:
+        """The plan as JSON-ready data: what ``plan.json`` and the summary record."""
+        return {"tasks": list(self.tasks), "agent": self.agent, "seeds": self.seeds,
+                "personas": list(self.personas),
+                "faults": list(StandardWorld("cooperative", self.faults).faults),
+                "privileged": self.privileged}
+
+    def identity(self) -> dict[str, Any]:
+        """What a resumed sweep must share with the one it finishes: the plan, its
+        episode settings and the hash of every task it runs."""
+        known = discover_tasks(self.tasks_dirs)
+        return {**self.describe(), "agent_timeout": self.agent_timeout,
+                "agent_executor": self.agent_executor,
+                "task_hashes": {t: known[t].content_hash for t in self.tasks}}
+
+    def row_privileged(self) -> bool:
+        """Whether this plan's result rows say ``privileged`` (a built-in agent that reads
+        the gold is privileged by itself)."""
+        return self.privileged or resolve_agent(self.agent) in PRIVILEGED_AGENTS
+
 
 @attrs.frozen
 class SweepOutcome:
@@ -93,7 +130,8 @@ def _run_shard(plan: SweepPlan, shard: Sequence[tuple[str, str, int]], concurren
                trace_dir: str | None, emit: Callable[[dict[str, Any]], None]) -> None:
     tasks = discover_tasks(plan.tasks_dirs)
     config = EpisodeConfig(agent_timeout=plan.agent_timeout, agent_executor=plan.agent_executor)
-    jobs = [make_job(tasks[t], plan.agent, seed=s, persona=p, faults=plan.faults, config=config)
+    jobs = [make_job(tasks[t], plan.agent, seed=s, persona=p, faults=plan.faults, config=config,
+                     privileged=plan.privileged)
             for t, p, s in shard]
 
     def on_result(_: int, result: EpisodeResult) -> None:
@@ -140,12 +178,11 @@ def run_sweep(
         raise ValueError(f"--workers {workers}: allowed: a whole number >= 1")
     plan.validate()
     out = Path(out_dir)
+    previous, dropped = check_out_dir(plan, out, resume=resume)
     out.mkdir(parents=True, exist_ok=True)
     results_path = out / RESULTS_FILE
-    if results_path.exists() and not resume:
-        raise ValueError(f"{results_path} exists; allowed: --resume to finish it, or a new --out")
-    previous, dropped = read_results(results_path)
     wanted = {plan.key(*e): e for e in plan.episodes()}
+    (out / PLAN_FILE).write_text(dumps_line(plan.identity()) + "\n", encoding="utf-8")
     done = {episode_key(r) for r in previous} & set(wanted)
     todo = [e for k, e in wanted.items() if k not in done]
     tdir = str(trace_dir) if trace_dir is not None else None
@@ -169,12 +206,66 @@ def run_sweep(
     written, _ = read_results(results_path)
     rows = [r for r in written if episode_key(r) in wanted]
     summary = summarize(rows, threshold=threshold)
-    summary["plan"] = {"tasks": list(plan.tasks), "agent": plan.agent, "seeds": plan.seeds,
-                       "personas": list(plan.personas), "faults": list(plan.faults)}
+    summary["plan"] = plan.describe()
     summary["complete"] = not interrupted and len(rows) == len(wanted)
     (out / SUMMARY_FILE).write_text(dumps_line(summary) + "\n", encoding="utf-8")
     return SweepOutcome(rows=rows, ran=len(rows) - len(done), skipped=len(done),
                         dropped_lines=dropped, interrupted=interrupted, summary=summary)
+
+
+def check_out_dir(plan: SweepPlan, out_dir: str | Path, *, resume: bool
+                  ) -> tuple[list[dict[str, Any]], int]:
+    """Whether ``plan`` may write to ``out_dir`` (``ValueError``, one line, if not): a
+    results file there needs ``resume`` and the same plan. Returns the rows already
+    there and how many torn or unreadable lines were dropped."""
+    out = Path(out_dir)
+    results_path = out / RESULTS_FILE
+    if not results_path.exists():
+        return [], 0
+    if not resume:
+        raise ValueError(f"{results_path} exists; allowed: --resume to finish it, or a new --out")
+    previous, dropped = read_results(results_path)
+    _check_same_plan(plan, out, previous, {plan.key(*e) for e in plan.episodes()})
+    return previous, dropped
+
+
+def _check_same_plan(plan: SweepPlan, out: Path, previous: list[dict[str, Any]],
+                     wanted: set[tuple[Any, ...]]) -> None:
+    """Refuse to add ``plan``'s rows to a folder that holds another plan's (``ValueError``,
+    one line). A folder from before ``plan.json`` is judged by its rows."""
+    allowed = "allowed: --resume with the same plan, or a new --out"
+    plan_path = out / PLAN_FILE
+    if plan_path.exists():
+        try:
+            recorded = json.loads(plan_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ValueError(f"{plan_path}: unreadable ({type(error).__name__}); {allowed}") \
+                from None
+        if not isinstance(recorded, dict):
+            raise ValueError(f"{plan_path}: not a plan; {allowed}")
+        current = plan.identity()
+        differs = [key for key in current if recorded.get(key) != current[key]]
+        if differs:
+            key = differs[0]
+            if key == "task_hashes":
+                changed = sorted(t for t, h in current[key].items()
+                                 if recorded.get(key, {}).get(t) != h)
+                what = (f"task(s) {', '.join(changed)} changed since" if changed
+                        else "its tasks differ")
+            else:
+                what = f"{key} was {recorded.get(key)!r}, now {current[key]!r}"
+            raise ValueError(f"{out}: the sweep there ran a different plan ({what}); {allowed}")
+        return
+    privileged = plan.row_privileged()
+    for row in previous:
+        if episode_key(row) not in wanted:
+            raise ValueError(f"{out / RESULTS_FILE}: holds {row['task_id']!r} seed {row['seed']} "
+                             f"persona {row['persona']!r}, which this plan does not run; "
+                             f"{allowed}")
+        if "privileged" in row and bool(row["privileged"]) != privileged:
+            raise ValueError(f"{out / RESULTS_FILE}: its rows are privileged="
+                             f"{str(bool(row['privileged'])).lower()}, this plan's "
+                             f"{str(privileged).lower()}; {allowed}")
 
 
 def _run_workers(plan: SweepPlan, todo: list[tuple[str, str, int]], concurrency: int,

@@ -12,6 +12,7 @@ import pytest
 
 from sim.metrics import summarize
 from sim.results import REAL_TIME_FIELDS, read_results
+from sim.trace import SCHEMA_VERSION
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_TASK_FILE = ROOT / "tasks" / "api_incident_hard.py"
@@ -129,7 +130,8 @@ def test_bad_input_exits_2_with_one_line(args: tuple[str, ...], fragments: tuple
     [
         ("not json at all\n", ("not JSON", "allowed")),
         ('{"type": "event"}\n', ("not a header", "allowed")),
-        ('{"type": "header", "schema_version": 99}\n', ("schema_version 99", "allowed: 1")),
+        ('{"type": "header", "schema_version": 99}\n', ("schema_version 99",
+                                                     f"allowed: {SCHEMA_VERSION}")),
     ],
     ids=["not-json", "no-header", "wrong-schema-version"],
 )
@@ -219,3 +221,112 @@ def test_a_bad_scenario_file_exits_2(tmp_path: Path) -> None:
     broken = tmp_path / "broken.toml"
     broken.write_text("task = \n")
     assert_bad_input(run_cli("scenario", str(broken)), "broken.toml", "allowed")
+
+
+# --------------------------------------------------------------------------- --privileged
+
+#: A third-party agent (a module in the user's folder) that records what reset got; handed
+#: the whole task, it writes to its copy (``Probe``) or not (``Quiet``) and then plays the
+#: gold queue it read.
+PROBE_AGENT = '''
+import json
+from pathlib import Path
+
+LOG = Path(__file__).with_name("reset_log.jsonl")
+
+
+class Probe:
+    tamper = True
+
+    def __init__(self):
+        self.queue = None
+
+    def reset(self, brief, seed):
+        seen = {"type": type(brief).__name__, "has_gold": hasattr(brief, "gold_queue"),
+                "fields": sorted(type(brief).model_fields)}
+        if hasattr(brief, "gold_queue"):
+            self.queue = seen["gold_queue"] = brief.gold_queue
+            if self.tamper:  # through the frozen model's __dict__: only this copy changes
+                vars(brief)["gold_queue"] = "billing"
+                vars(brief)["required_requested_fields"] = ()
+                vars(brief.ticket)["sla_minutes_remaining"] = 1
+        with LOG.open("a") as log:
+            log.write(json.dumps(seen) + "\\n")
+
+    def act(self, observation):
+        ops = [{"op": "set_fields", "queue": self.queue}] if self.queue else []
+        return ops + [{"op": "finish"}]
+
+
+class Quiet(Probe):
+    tamper = False
+'''
+
+
+def test_privileged_hands_a_third_party_agent_a_copy_of_the_task(tmp_path: Path) -> None:
+    (tmp_path / "probe_agent.py").write_text(PROBE_AGENT)
+    base = ("run", "--task", "api_incident_hard", "--seed", "2", "--json")
+    runs = {
+        "plain": run_cli(*base, "--agent", "probe_agent:Probe", cwd=tmp_path),
+        "privileged": run_cli(*base, "--agent", "probe_agent:Probe", "--privileged",
+                              "--trace", "privileged.jsonl", cwd=tmp_path),
+        "quiet": run_cli(*base, "--agent", "probe_agent:Quiet", "--privileged", cwd=tmp_path),
+    }
+    for name, proc in runs.items():
+        assert proc.returncode == 0, (name, proc.stderr)
+    rows = {name: json.loads(proc.stdout) for name, proc in runs.items()}
+    plain, privileged, quiet = (json.loads(line) for line in
+                                (tmp_path / "reset_log.jsonl").read_text().splitlines())
+    # Without the flag: the brief, and no gold in it.
+    assert plain["type"] == "TaskBrief" and plain["has_gold"] is False
+    assert not [f for f in plain["fields"] if f.startswith("gold_") or "marker" in f]
+    assert rows["plain"]["privileged"] is False
+    assert rows["plain"]["breakdown"]["queue"] == 0.0  # it had no gold queue to play
+    # With it: a copy of the whole spec, and the result row and trace header say so.
+    assert privileged["type"] == quiet["type"] == "SupportTaskSpec"
+    assert privileged["gold_queue"] == "platform_engineering"
+    assert rows["privileged"]["privileged"] is True
+    header = json.loads((tmp_path / "privileged.jsonl").read_text().splitlines()[0])
+    assert header["privileged"] is True
+    # Writing to that copy changed nothing the grader reads: the task's hash still holds
+    # (no sim_error) and the grade is the grade of the agent that wrote nothing.
+    assert rows["privileged"]["termination_reason"] == "finished"
+    assert rows["privileged"]["breakdown"]["queue"] == 1.0
+    for key in ("score", "breakdown", "steps", "sla_breached"):
+        assert rows["privileged"][key] == rows["quiet"][key], key
+    shown = run_cli("run", "--task", "api_incident_hard", "--agent", "probe_agent:Quiet",
+                    "--privileged", cwd=tmp_path)
+    assert shown.returncode == 0 and "privileged" in shown.stdout.splitlines()[0]
+    regraded = run_cli("grade", "privileged.jsonl", "--json", cwd=tmp_path)
+    assert regraded.returncode == 0, regraded.stderr
+    assert json.loads(regraded.stdout)["score"] == rows["privileged"]["score"]
+
+
+def test_a_sweep_records_its_privilege_and_resume_keeps_to_it(tmp_path: Path) -> None:
+    (tmp_path / "probe_agent.py").write_text(PROBE_AGENT)
+    args = ("sweep", "--tasks", "duplicate_charge_easy", "--agent", "probe_agent:Quiet",
+            "--seeds", "2")
+    out = tmp_path / "out"
+    first = run_cli(*args, "--privileged", "--out", str(out), cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    rows, _ = read_results(out / "results.jsonl")
+    assert [row["privileged"] for row in rows] == [True, True]
+    assert all(row["breakdown"]["queue"] == 1.0 for row in rows)  # it read the gold
+    assert json.loads((out / "summary.json").read_text())["plan"]["privileged"] is True
+    assert json.loads((out / "plan.json").read_text())["privileged"] is True
+    # The same plan resumes (nothing left to run); another privilege, or more seeds, is
+    # another plan: refused, and the results file is left as it was.
+    same = run_cli(*args, "--privileged", "--out", str(out), "--resume", cwd=tmp_path)
+    assert same.returncode == 0, same.stderr
+    assert "0 episodes run, 2 already done" in same.stdout
+    before = (out / "results.jsonl").read_bytes()
+    assert_bad_input(run_cli(*args, "--out", str(out), "--resume", cwd=tmp_path),
+                     "different plan", "privileged was True, now False", "allowed")
+    more = [a if a != "2" else "3" for a in args]
+    assert_bad_input(run_cli(*more, "--privileged", "--out", str(out), "--resume",
+                             cwd=tmp_path), "different plan", "seeds", "allowed")
+    # A folder written before plan.json existed is judged by its rows.
+    (out / "plan.json").unlink()
+    assert_bad_input(run_cli(*args, "--out", str(out), "--resume", cwd=tmp_path),
+                     "privileged=true", "allowed")
+    assert (out / "results.jsonl").read_bytes() == before

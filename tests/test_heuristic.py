@@ -12,20 +12,25 @@ import os
 import statistics
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import trio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from actors.episodes import simulate
+from actors.episodes import make_job, simulate, simulate_many
 from actors.heuristic import HeuristicAgent
+from sim.episode import EpisodeResult
+from sim.grading import GradeReport, grade
 from sim.observation import InboundMessage, Observation, TicketView
 from sim.operations import MAX_NOTE_CHARS, MAX_OPERATIONS_PER_TURN, MAX_REPLY_CHARS, parse_turn
 from sim.ticket import check_operation
 from sim.trace import Trace
 from tasks import DEFAULT_CATALOG, PERSONAS, KnowledgeSnippet, SupportTaskSpec, discover_tasks
+from tasks.base import TaskBrief
 from tasks.catalog import Catalog
 
 TASKS: dict[str, SupportTaskSpec] = discover_tasks()
@@ -68,18 +73,24 @@ def _operations(trace: Trace) -> list[tuple[int, str, Any]]:
     ]
 
 
-class _Poison:
-    """A stand-in task whose every attribute read fails the test."""
+class _BriefOnly:
+    """The whole task, as a privileged run hands it, where reading anything a brief does
+    not hold fails the test."""
+
+    def __init__(self, task: SupportTaskSpec) -> None:
+        self._task = task
 
     def __getattr__(self, name: str) -> Any:
-        raise AssertionError(f"the heuristic read task.{name}")
+        if name not in TaskBrief.model_fields:
+            raise AssertionError(f"the heuristic read task.{name}, which no brief holds")
+        return getattr(self._task, name)
 
 
 class _ProbedHeuristic(HeuristicAgent):
-    """The heuristic, handed a poisoned task instead of the real one at reset."""
+    """The heuristic, handed the whole task (guarded) instead of the brief at reset."""
 
-    def reset(self, task: Any, seed: int) -> None:
-        super().reset(_Poison(), seed)
+    def reset(self, brief: Any, seed: int) -> None:
+        super().reset(_BriefOnly(TASKS[brief.task_id]), seed)
 
 
 # --------------------------------------------------------------------------- no gold
@@ -98,17 +109,41 @@ async def test_operations_do_not_depend_on_gold_fields(task_id: str) -> None:
 
 
 @pytest.mark.parametrize("task_id", TASK_IDS)
-async def test_reset_never_reads_the_task(task_id: str) -> None:
+async def test_reset_reads_only_what_a_brief_holds(task_id: str) -> None:
+    """Handed the whole task (a privileged run), it reads the brief's fields alone and
+    plays exactly as when it is handed the brief."""
     result = await simulate(TASKS[task_id], _ProbedHeuristic, seed=0)
     assert result.termination_reason in ("finished", "max_steps"), result.error
     plain = await simulate(TASKS[task_id], "heuristic", seed=0)
+    privileged = await simulate(TASKS[task_id], "heuristic", seed=0, privileged=True)
     assert _operations(result.trace) == _operations(plain.trace)
+    assert _operations(privileged.trace) == _operations(plain.trace)
 
 
 def test_agent_keeps_no_task() -> None:
     agent = HeuristicAgent()
-    agent.reset(TASKS[TASK_IDS[0]], 0)
-    assert not any(isinstance(value, SupportTaskSpec) for value in vars(agent).values())
+    task = TASKS[TASK_IDS[0]]
+    for handed in (task.private_copy(), task.brief()):
+        agent.reset(handed, 0)
+        assert not any(isinstance(value, SupportTaskSpec | TaskBrief)
+                       for value in vars(agent).values())
+
+
+async def test_without_a_brief_it_searches_the_knowledge_base_first() -> None:
+    """An agent whose reset got no brief (or none at all) still plays from what it sees:
+    a search and an acknowledgement at turn 1, the triage when the articles come back."""
+
+    class NoBrief(HeuristicAgent):
+        def reset(self, brief: Any, seed: int) -> None:
+            super().reset(None, seed)
+
+    for task_id in TASK_IDS:
+        result = await simulate(TASKS[task_id], NoBrief, seed=1)
+        assert result.termination_reason in ("finished", "max_steps"), result.error
+        assert result.invalid_operations == 0
+        first = [p["op"]["op"] for t, kind, p in _operations(result.trace) if t == 0]
+        assert first == ["search_kb", "reply"], (task_id, first)
+        assert result.score >= 0.7, (task_id, result.breakdown)
 
 
 # --------------------------------------------------------------------------- quality
@@ -158,6 +193,119 @@ async def test_faults_do_not_break_it() -> None:
             result = await simulate(TASKS[task_id], "heuristic", seed=1, faults=[fault])
             assert result.termination_reason in ("finished", "max_steps"), result.error
             assert result.invalid_operations == 0
+
+
+# --------------------------------------------------------------------------- grader v2 rules
+
+FAULT_SETS: tuple[tuple[str, ...], ...] = ((), ("eta_slips",), ("slow_eta",), ("team_silent",))
+
+
+@dataclass(frozen=True)
+class Played:
+    task_id: str
+    persona: str
+    faults: tuple[str, ...]
+    result: EpisodeResult
+    report: GradeReport
+
+
+@pytest.fixture(scope="module")
+def every_world() -> list[Played]:
+    """The heuristic once in every world: each task x persona x fault set (seed 1)."""
+    worlds = [(t, p, f) for t in TASK_IDS for p in PERSONAS for f in FAULT_SETS]
+    jobs = [make_job(TASKS[t], "heuristic", seed=1, persona=p, faults=f) for t, p, f in worlds]
+    results = simulate_many(jobs)
+    return [Played(t, p, f, r, grade(TASKS[t], r.trace))
+            for (t, p, f), r in zip(worlds, results, strict=True)]
+
+
+def _replies(result: EpisodeResult) -> list[tuple[int, dict[str, Any]]]:
+    return [(event.t, event.payload["op"]) for event in result.trace.events
+            if event.kind == "operation" and event.payload["op"]["op"] == "reply"]
+
+
+def test_no_premature_ending_leak_or_spam_in_any_world(every_world: list[Played]) -> None:
+    """It waits for the customer's answers before resolving or finishing, writes no
+    catalog id in a public reply and replies no more than the conversation calls for."""
+    for played in every_world:
+        where = (played.task_id, played.persona, played.faults)
+        assert played.result.termination_reason in ("finished", "max_steps"), where
+        assert not played.report.premature_status, (where, played.report.criteria)
+        assert played.report.penalties == (), (where, played.report.penalties)
+
+
+def test_it_chases_a_silent_customer_once_when_even_a_slow_one_would_have_answered(
+    every_world: list[Played],
+) -> None:
+    chased = 0
+    for played in every_world:
+        if played.persona != "silent":
+            continue
+        requests = [(t, op["request_fields"]) for t, op in _replies(played.result)
+                    if op.get("request_fields")]
+        if not requests:
+            continue
+        (asked_at, asked), *chases = requests
+        step = TASKS[played.task_id].step_seconds
+        assert len(chases) == 1, (played.task_id, requests)
+        chase_at, fields = chases[0]
+        # Not before a customer who answers within a turn, slowly, would have.
+        assert chase_at == asked_at + 2 * step, (played.task_id, requests)
+        assert fields == asked
+        assert played.report.breakdown()["follow_up_handling"] in (None, 1.0)
+        chased += 1
+    assert chased >= len(TASK_IDS) // 2
+
+
+def test_it_parks_the_ticket_pending_while_the_customer_owes_fields(
+    every_world: list[Played],
+) -> None:
+    for played in every_world:
+        statuses = [(event.t, event.payload["op"]["status"]) for event in
+                    played.result.trace.events if event.kind == "operation"
+                    and event.payload["op"]["op"] == "set_status"]
+        resolving = [t for t, status in statuses if status in ("resolved", "closed")]
+        if not resolving or not [op for _, op in _replies(played.result)
+                                 if op.get("request_fields")]:
+            continue
+        assert statuses[0][1] == "pending" and statuses[0][0] < resolving[0], statuses
+    silent = [p for p in every_world if p.persona == "silent"
+              and TASKS[p.task_id].gold_status in ("resolved", "closed")]
+    assert silent
+    for played in silent:  # the world never delivers: pending is the gold, and it is met
+        assert played.report.breakdown()["status"] == 1.0, played.task_id
+
+
+def test_it_relays_the_latest_team_update_with_its_facts(every_world: list[Played]) -> None:
+    relayed = 0
+    for played in every_world:
+        value = played.report.breakdown()["kept_informed"]
+        assert value in (None, 1.0), (played.task_id, played.persona, played.faults,
+                                      played.report.criterion("kept_informed").reason)
+        relayed += value == 1.0
+    assert relayed > 0
+
+
+def test_a_catalog_id_in_a_runbook_line_reaches_the_customer_as_words() -> None:
+    task = TASKS["duplicate_charge_easy"]
+    runbook, *rest = task.knowledge_base
+    extra = (" In your reply, tell the customer that account_management has seen the "
+             f"churn_risk note and point them to {runbook.article_id}.")
+    changed = task.model_copy(update={"knowledge_base": (
+        runbook.model_copy(update={"content": runbook.content + extra}), *rest)})
+    result = trio.run(lambda: simulate(changed, "heuristic", seed=0))
+    messages = [op["message"] for _, op in _replies(result)]
+    assert any("account management has seen the churn risk note" in m.lower()
+               for m in messages), messages
+    assert not any(runbook.article_id in m for m in messages), messages
+    assert not any("_" in word for m in messages for word in m.split()
+                   if word.strip(".,").lower() in changed.catalog.queues
+                   + changed.catalog.risk_flags + changed.catalog.resolution_codes)
+    assert not grade(changed, result.trace).penalties
+
+
+def test_mean_over_every_world_is_close_to_the_oracle(every_world: list[Played]) -> None:
+    assert statistics.mean(p.result.score for p in every_world) >= 0.95
 
 
 # --------------------------------------------------------------------------- determinism

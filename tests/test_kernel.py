@@ -23,11 +23,12 @@ from episode_helpers import SEED_TASK, Recorder, events, play, times, variant
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from actors import OracleAgent, ScriptedAgent, make_job, simulate
+from actors import OracleAgent, ScriptedAgent, StandardWorld, make_job, simulate
 from sim.environment import ActorContext, Environment, SimulationError
 from sim.episode import EpisodeConfig, EpisodeResult, EpisodeState, run_episode
 from sim.grading import grade, grade_events
 from sim.observation import Observation
+from sim.outlook import WorldOutlook, outlook_as_written
 from sim.runner import run_episodes
 from sim.trace import SCHEMA_VERSION, DeferredPayload, Trace
 from tasks import PERSONAS, SupportTaskSpec, discover_tasks
@@ -389,7 +390,7 @@ async def test_seed_task_among_500_concurrent_episodes_is_byte_identical() -> No
             jobs.append(make_job(task, "random", seed=seed, persona=persona))
         else:
             jobs.append(make_job(task, lambda: SleepyAsyncOracle(0.004), seed=seed,
-                                 persona=persona, agent_name="oracle"))
+                                 persona=persona, agent_name="oracle", privileged=True))
     target = 250
     jobs[target] = make_job(SEED_TASK, "oracle", seed=DET_SEED, persona="cooperative")
     results = await run_episodes(jobs, concurrency=500)
@@ -400,7 +401,8 @@ async def test_seed_task_among_500_concurrent_episodes_is_byte_identical() -> No
     for index in (0, 1, 2, 101, 499):
         job = jobs[index]
         alone = await run_episode(job.task, job.make_agent(), world=job.world, seed=job.seed,
-                                  agent_name=job.agent_name, config=job.config)
+                                  agent_name=job.agent_name, config=job.config,
+                                  privileged=job.privileged)
         assert alone.trace.to_jsonl() == results[index].trace.to_jsonl(), index
 
 
@@ -424,7 +426,7 @@ def test_seed_task_in_another_process_is_byte_identical() -> None:
 async def test_real_agent_latency_does_not_change_the_trace() -> None:
     reference = await oracle_jsonl()
     result = await simulate(SEED_TASK, SleepyAsyncOracle, seed=DET_SEED,
-                            persona="cooperative", agent_name="oracle")
+                            persona="cooperative", agent_name="oracle", privileged=True)
     assert result.agent_latency_max > 0.0  # it really did take real time
     assert result.trace.to_jsonl() == reference
 
@@ -434,7 +436,8 @@ async def test_sync_agent_in_a_thread_sleeping_gives_the_same_trace() -> None:
     reference_thread = await oracle_jsonl(config)
     reference_auto = await oracle_jsonl()
     result = await simulate(SEED_TASK, SleepyThreadOracle, seed=DET_SEED,
-                            persona="cooperative", agent_name="oracle", config=config)
+                            persona="cooperative", agent_name="oracle", config=config,
+                            privileged=True)
     text = result.trace.to_jsonl()
     assert text == reference_thread
     # Only the header's config differs from an inline run; every event is the same.
@@ -693,6 +696,9 @@ class ExplodingWorld:
     persona: str = "cooperative"
     faults: tuple[str, ...] = ()
 
+    def outlook(self, task: SupportTaskSpec) -> WorldOutlook:
+        return outlook_as_written(task)
+
     def populate(self, env: Environment, state: EpisodeState) -> None:
         async def bomb(ctx: ActorContext) -> None:
             await ctx.sleep(30 * 60)
@@ -773,14 +779,14 @@ async def test_invalid_operations_in_one_turn_are_each_reported_in_order() -> No
 
 async def test_trace_format_and_round_trip() -> None:
     result = await simulate(SEED_TASK, SleepyAsyncOracle, seed=5, persona="impatient",
-                            faults=("eta_slips",), agent_name="oracle")
+                            faults=("eta_slips",), agent_name="oracle", privileged=True)
     text = result.trace.to_jsonl()
     assert text.endswith("\n")
     lines = [json.loads(line) for line in text.splitlines()]
     header, body, last = lines[0], lines[1:-1], lines[-1]
     assert header["type"] == "header"
     for key in ("schema_version", "task_id", "task_hash", "seed", "agent", "persona", "faults",
-                "code_version"):
+                "code_version", "privileged", "world"):
         assert key in header, key
     assert header["schema_version"] == SCHEMA_VERSION
     assert header["task_id"] == SEED_TASK.task_id
@@ -789,6 +795,9 @@ async def test_trace_format_and_round_trip() -> None:
     assert header["agent"] == "oracle"
     assert header["persona"] == "impatient"
     assert header["faults"] == ["eta_slips"]
+    assert header["privileged"] is True
+    assert header["world"] == StandardWorld("impatient", ("eta_slips",)).outlook(
+        SEED_TASK).model_dump(mode="json")
     assert body
     for event in body:
         assert event["type"] == "event"
@@ -924,6 +933,9 @@ class DeferringWorld:
     def make(self, field: str, value: str) -> dict[str, Any]:
         self.made += 1
         return {"request_turn": 1, "fields": {field: {"value": value, "status": "correct"}}}
+
+    def outlook(self, task: SupportTaskSpec) -> WorldOutlook:
+        return outlook_as_written(task)
 
     def populate(self, env: Environment, state: EpisodeState) -> None:
         async def answerer(ctx: ActorContext) -> None:

@@ -179,7 +179,7 @@ def _hostile_jobs(pid_file: Path, agents: dict[str, Any]) -> dict[str, EpisodeJo
         "sync blocking": job("sync blocking", ha.SyncBlockingAgent),
         # Same task, seed and name as "well-behaved 0", so the same trace is expected.
         "mutator": make_job(task, keep("mutator", ha.MutatingOracle), seed=1,
-                            persona="cooperative", agent_name="oracle"),
+                            persona="cooperative", agent_name="oracle", privileged=True),
         "late": job("late", ha.LateAgent, seed=7),
         "late twin": job("late twin", ha.StuckTwin, seed=7, agent_name="late"),
         "spinner": job("spinner", partial(ha.Spinner, str(pid_file)),
@@ -391,7 +391,8 @@ def test_writing_through_vars_of_the_catalog_or_an_article_stays_in_the_agents_c
     task = SupportTaskSpec.model_validate(pristine.model_dump())
 
     def play(make: Callable[[], Any], on: SupportTaskSpec) -> str:
-        job = make_job(on, make, seed=1, persona="cooperative", agent_name="oracle")
+        job = make_job(on, make, seed=1, persona="cooperative", agent_name="oracle",
+                       privileged=True)
         (result,) = trio.run(run_episodes, [job])
         return result.trace.to_jsonl()
 
@@ -678,7 +679,7 @@ def test_a_secret_in_the_environment_never_reaches_traces_results_or_json(
     # The agent did put it everywhere: what was written is the redaction.
     marker = "[redacted:OPENAI_API_KEY]"
     for where, text in written.items():
-        if not where.endswith("summary.json"):
+        if not where.endswith(("summary.json", "plan.json")):  # nothing the agent wrote
             assert marker in text, where
     rows, _ = read_results(out / "results.jsonl")
     assert len(rows) == 4

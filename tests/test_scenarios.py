@@ -174,6 +174,46 @@ score_min = 1.0
     assert run_scenario_sync(scenario).passed
 
 
+PROBE = """
+class Probe:
+    handed = None
+
+    def reset(self, brief, seed):
+        Probe.handed = type(brief).__name__
+        self.queue = getattr(brief, "gold_queue", None)
+
+    def act(self, observation):
+        return ([{"op": "set_fields", "queue": self.queue}] if self.queue else []) + [
+            {"op": "finish"}]
+"""
+
+
+@pytest.mark.parametrize("privileged", [False, True])
+def test_privileged_hands_a_scenario_agent_the_task(
+    privileged: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = f"scenario_probe_{privileged}".lower()
+    (tmp_path / f"{module}.py").write_text(PROBE, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = _write(tmp_path, f"""
+description = "d"
+task = "duplicate_charge_easy"
+agent = "{module}:Probe"
+{"privileged = true" if privileged else ""}
+[expect.final]
+queue = "billing"
+""")
+    scenario = load_scenario(path)
+    assert scenario.privileged is privileged
+    outcome = run_scenario_sync(scenario)
+    probe = __import__(module).Probe
+    assert probe.handed == ("SupportTaskSpec" if privileged else "TaskBrief")
+    assert outcome.result.privileged is privileged
+    assert outcome.result.trace.header.privileged is privileged
+    assert outcome.passed is privileged  # only the privileged agent knew the gold queue
+    assert (", privileged:" in format_outcome(outcome).splitlines()[0]) is privileged
+
+
 BAD_CASES: dict[str, tuple[str, str]] = {
     # name: (file text, a fragment the one-line message must contain)
     "malformed TOML": ('description = "d"\ntask = \n', ":2:"),
@@ -222,6 +262,7 @@ BAD_CASES: dict[str, tuple[str, str]] = {
     "more turns than max_steps": ('description = "d"\ntask = "api_incident_hard"\n'
                                   + "[[turns]]\n" * 9, "max_steps 8"),
     "non-positive agent_timeout": (ORACLE + "agent_timeout = 0\n", "agent_timeout"),
+    "privileged not a boolean": (ORACLE + "privileged = 'yes'\n", "privileged: got text"),
 }
 
 

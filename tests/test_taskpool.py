@@ -143,7 +143,8 @@ def test_a_shared_pool_changes_no_trace() -> None:
     async def alone() -> list[Any]:
         from sim.episode import run_episode
         return [await run_episode(j.task, j.make_agent(), world=j.world, seed=j.seed,
-                                  agent_name=j.agent_name) for j in jobs]
+                                  agent_name=j.agent_name, privileged=j.privileged)
+                for j in jobs]
 
     pooled = trio.run(lambda: run_episodes(jobs, concurrency=4))
     separate = trio.run(alone)
