@@ -22,6 +22,7 @@ from typing import Any
 
 from actors.customer import customer_plan
 from actors.field_values import looks_valid
+from sim.episode import trust_with_task
 from sim.observation import Observation
 from sim.text_checks import update_facts
 from tasks.base import TERMINAL_STATUSES, SupportTaskSpec
@@ -61,6 +62,7 @@ def relay_text(task: SupportTaskSpec, update: str) -> str:
     return f"An update from the team working on this: {', '.join(facts)}."
 
 
+@trust_with_task  # it never writes to the task: no private copy per episode
 class OracleAgent:
     """Knows the gold answer; needs a privileged ``reset(task, seed)`` before acting."""
 

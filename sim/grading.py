@@ -21,7 +21,9 @@ the conversation called for).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 import attrs
@@ -32,8 +34,8 @@ from sim.messages import TEAM_PREFIX
 from sim.operations import MAX_NOTE_CHARS, MAX_REPLY_CHARS, parse_operation
 from sim.outlook import WorldOutlook, outlook_as_written
 from sim.text_checks import (
+    COPY_SHINGLE_WORDS,
     COPY_THRESHOLD,
-    copied_share,
     internal_ids,
     leaked_terms,
     shingles,
@@ -180,6 +182,53 @@ def _default_outlook(task: SupportTaskSpec) -> WorldOutlook:
     return outlook
 
 
+_WORDS = re.compile(r"\w+")
+
+
+@lru_cache(maxsize=2048)
+def _seen_units(text: str) -> frozenset[tuple[str, ...]]:
+    """What a text the agent was shown adds to the copy rule's memory: its word 5-grams,
+    or the whole text as one unit when it has fewer words (a title, a subject, a value)."""
+    words = tuple(_WORDS.findall(text.lower()))
+    if len(words) < COPY_SHINGLE_WORDS:
+        return frozenset({words}) if words else frozenset()
+    return shingles(text)
+
+
+@lru_cache(maxsize=2048)
+def _units_at(text: str) -> tuple[int, dict[tuple[str, ...], list[int]]]:
+    """(the number of words of ``text``, each run of 1..5 of its words -> where it starts)."""
+    words = tuple(_WORDS.findall(text.lower()))
+    at: dict[tuple[str, ...], list[int]] = {}
+    for size in range(1, COPY_SHINGLE_WORDS + 1):
+        for i in range(len(words) - size + 1):
+            at.setdefault(words[i:i + size], []).append(i)
+    return len(words), at
+
+
+def _copied_words(text: str, seen: Iterable[frozenset[tuple[str, ...]]]) -> float:
+    """The share of ``text``'s words that lie in a unit of seen text (a 5-gram of it, or a
+    whole short text): text pasted together from what the agent was shown is covered all
+    but where two pieces meet, however short the pieces."""
+    count, at = _units_at(text)
+    if count < COPY_SHINGLE_WORDS:
+        return 0.0
+    covered: set[int] = set()
+    runs = at.keys()
+    for part in seen:
+        for unit in runs & part:
+            for start in at[unit]:
+                covered.update(range(start, start + len(unit)))
+    return len(covered) / count
+
+
+@lru_cache(maxsize=1024)
+def _copied_from_task(text: str, seen: frozenset[tuple[str, ...]]) -> float:
+    """:func:`_copied_words` against a task's own texts alone (a frozenset keeps its
+    hash, so a repeat costs a lookup)."""
+    return _copied_words(text, (seen,))
+
+
 def _task_texts(task: SupportTaskSpec) -> tuple[frozenset[tuple[str, ...]], tuple[str, ...]]:
     """(the shingles of what every agent is shown — ticket and knowledge base — and the
     task's internal-only terms), made once per task."""
@@ -191,7 +240,7 @@ def _task_texts(task: SupportTaskSpec) -> tuple[frozenset[tuple[str, ...]], tupl
         parts = [ticket.subject, ticket.body, task.title, task.objective]
         for article in task.knowledge_base:
             parts += (article.title, article.content)
-        seen: frozenset[tuple[str, ...]] = frozenset().union(*(shingles(p) for p in parts))
+        seen: frozenset[tuple[str, ...]] = frozenset().union(*(_seen_units(p) for p in parts))
         catalog = task.catalog
         internal = (*internal_ids(catalog.queues), *internal_ids(catalog.risk_flags),
                     *internal_ids(catalog.resolution_codes), *task.internal_terms)
@@ -239,7 +288,9 @@ class GradeAccumulator:
     last_update_facts: tuple[str, ...] = ()
     informed_seq: int = -1
     #: Shingles of messages the agent was sent (team texts, customer values).
-    seen_messages: list[frozenset[tuple[str, ...]]] = attrs.field(factory=list)
+    #: Texts the agent was sent (team and customer messages, errors), for the copy rule:
+    #: kept as they are and cut into units only when a reply meets a marker group.
+    seen_messages: list[str] | None = None
     sla_snapshot: bool | None = None
     replies_by_deadline: int = 0
     #: Why the episode cannot be graded at all (its score is then 0), if it cannot.
@@ -279,10 +330,12 @@ class GradeAccumulator:
             self.turn = turn
         elif kind == "invalid_operation":
             self.invalid_seqs.append(seq)
+            self._saw(payload.get("error"))  # the agent is shown the error
         elif kind == "invalid_turn":
             rejected = payload.get("rejected")
             count = rejected if type(rejected) is int and 1 <= rejected <= 10_000 else 1
             self.invalid_seqs.extend([seq] * count)
+            self._saw(payload.get("error"))
         elif kind in CUSTOMER_MESSAGE_KINDS:
             self.customer_messages += 1
             if kind == "customer_answer":
@@ -317,7 +370,9 @@ class GradeAccumulator:
 
     def _saw(self, text: Any) -> None:
         if isinstance(text, str):
-            self.seen_messages.append(shingles(text))
+            if self.seen_messages is None:
+                self.seen_messages = []
+            self.seen_messages.append(text)
 
     def _sla_met_now(self) -> bool:
         return (self.replies_by_deadline > 0 and not self.premature
@@ -369,7 +424,11 @@ class GradeAccumulator:
 
     def _copied(self, text: str, seq: int) -> bool:
         seen, _ = _task_texts(self.task)
-        if copied_share(text, (seen, *self.seen_messages)) > COPY_THRESHOLD:
+        if self.seen_messages is None:  # the common case, and the same for every episode
+            share = _copied_from_task(text, seen)
+        else:
+            share = _copied_words(text, (seen, *map(_seen_units, self.seen_messages)))
+        if share > COPY_THRESHOLD:
             self.copies.append(seq)
             return True
         return False
@@ -423,21 +482,22 @@ class GradeAccumulator:
         gives), without building the models: the live episode's fast path."""
         task = self.task
         values, sla_met = self._values()
+        reasons = self._reasons(values, sla_met)
         total, weighted, score, laid_out = self._scored(values)
         penalties = [{"name": name, "amount": amount, "reason": reason}
                      for name, amount, reason in laid_out]
         criteria: list[dict[str, Any]] = []
         for name, weight in CRITERIA_WEIGHTS.items():
-            value, reason = values[name]
+            value = values[name]
             criteria.append({
                 "name": name, "weight": weight,
                 "effective_weight": weight / total if value is not None else 0.0,
-                "applies": value is not None, "value": value, "reason": reason,
+                "applies": value is not None, "value": value, "reason": reasons[name],
             })
         return {
             "task_id": task.task_id, "score": score, "weighted_score": weighted,
             "criteria": criteria, "penalties": penalties,
-            "dropped": [n for n in CRITERIA_WEIGHTS if values[n][0] is None],
+            "dropped": [n for n in CRITERIA_WEIGHTS if values[n] is None],
             "sla_breached": not sla_met, "invalid_operations": len(self.invalid_seqs),
             "premature_status": self.premature, "grading_version": GRADING_VERSION,
         }
@@ -446,15 +506,67 @@ class GradeAccumulator:
         """(score, criterion -> value, sla_breached): the figures of :meth:`report_data`
         an episode's result carries, without the report's reasons laid out."""
         values, sla_met = self._values()
-        score = self._scored(values)[2]
-        return score, {name: values[name][0] for name in CRITERIA_WEIGHTS}, not sla_met
+        return self._scored(values)[2], values, not sla_met
 
-    def _values(self) -> tuple[dict[str, tuple[float | None, str]], bool]:
-        """Each criterion's (value, reason), ``None`` where it does not apply; and
-        whether the SLA was met."""
+    def _values(self) -> tuple[dict[str, float | None], bool]:
+        """Each criterion's value, ``None`` where it does not apply (in the order of
+        :data:`CRITERIA_WEIGHTS`); and whether the SLA was met. The reasons are
+        :meth:`_reasons`: a run that only wants scores never lays them out."""
         task, ticket, outlook = self.task, self.ticket, self.outlook
-        values: dict[str, tuple[float | None, str]] = {}
+        premature = self.premature
+        required = task.required_requested_fields
+        bad = outlook.first_answer_bad
+        sla_met = self.sla_snapshot if self.sla_snapshot is not None else self._sla_met_now()
+        sla_met = sla_met and not premature
+        reply_groups, note_groups = task.required_reply_markers, task.required_note_markers
+        values: dict[str, float | None] = {
+            "queue": 1.0 if ticket.queue == task.gold_queue else 0.0,
+            "priority": 1.0 if ticket.priority == task.gold_priority else 0.0,
+            "issue_type": 1.0 if ticket.issue_type == task.gold_issue_type else 0.0,
+            "status": 1.0 if (self._effective_status() == outlook.adjusted_gold_status(task)
+                              and not premature) else 0.0,
+            "resolution_code": (
+                None if not outlook.resolution_code_applies(task)
+                else 1.0 if ticket.resolution_code == task.gold_resolution_code and not premature
+                else 0.0),
+            "fields_collected": _f1(
+                [*(f for f in required if self._settled(f)),
+                 *(f for f in self.requested if f not in required)], required),
+            "follow_up_handling": _f1(self.chased, bad) if bad and outlook.chase_possible
+            else None,
+            "reply_markers": len(self.reply_groups) / len(reply_groups) if reply_groups
+            else None,
+            "kept_informed": self._kept_informed(),
+            "note_markers": len(self.note_groups) / len(note_groups) if note_groups else None,
+            "risk_flags": _f1(ticket.risk_flags, task.risk_flags),
+            "escalation": self._escalation(),
+            "sla": (1.0 if sla_met else 0.0) if outlook.sla_reachable else None,
+        }
+        return values, sla_met
+
+    def _kept_informed(self) -> float | None:
+        if not self.task.needs_escalation or not self.outlook.update_relayable:
+            return None
+        if self.last_update_seq >= 0 and self.informed_seq == self.last_update_seq:
+            return 1.0
+        return 0.0
+
+    def _escalation(self) -> float:
+        task, escalations = self.task, self.escalations
+        if not task.needs_escalation:
+            return 0.0 if escalations else 1.0
+        turns = [turn for queue, turn, _ in escalations if queue == task.gold_queue]
+        if not turns:
+            return 0.0
+        deadline = task.under_escalation_deadline_step or task.max_steps
+        credit = 1.0 if turns[0] <= deadline else LATE_ESCALATION_CREDIT
+        return credit if escalations[0][0] == task.gold_queue else credit * WRONG_QUEUE_FIRST_SHARE
+
+    def _reasons(self, values: dict[str, float | None], sla_met: bool) -> dict[str, str]:
+        """Why each criterion has its value (or does not apply)."""
+        task, ticket, outlook = self.task, self.ticket, self.outlook
         gold_status = outlook.adjusted_gold_status(task)
+        reasons: dict[str, str] = {}
         for name, final, gold in (
             ("queue", ticket.queue, task.gold_queue),
             ("priority", ticket.priority, task.gold_priority),
@@ -462,79 +574,64 @@ class GradeAccumulator:
             ("status", self._effective_status(), gold_status),
             ("resolution_code", ticket.resolution_code, task.gold_resolution_code),
         ):
-            if name == "resolution_code" and not outlook.resolution_code_applies(task):
-                values[name] = (None, f"the world never delivers {_names(outlook.undelivered)}"
-                                f", so the gold status is {gold_status!r}")
+            if values[name] is None:
+                reasons[name] = (f"the world never delivers {_names(outlook.undelivered)}, "
+                                 f"so the gold status is {gold_status!r}")
             elif final != gold:
-                values[name] = (0.0, f"final {name} {final!r}, gold {gold!r}")
-            elif name in ("status", "resolution_code") and self.premature:
-                values[name] = (0.0, f"premature: {self.premature_why}")
+                reasons[name] = f"final {name} {final!r}, gold {gold!r}"
+            elif values[name] == 0.0:
+                reasons[name] = f"premature: {self.premature_why}"
             else:
-                values[name] = (1.0, f"final {name} {final!r} is gold")
+                reasons[name] = f"final {name} {final!r} is gold"
         required = task.required_requested_fields
         collected = [f for f in required if self._settled(f)]
-        extra = [f for f in self.requested if f not in required]
-        values["fields_collected"] = (
-            _f1([*collected, *extra], required),
-            f"collected {_names(collected)}; asked for {_names(self.requested)}; "
-            f"required {_names(required)}",
-        )
+        reasons["fields_collected"] = (f"collected {_names(collected)}; asked for "
+                                       f"{_names(self.requested)}; required {_names(required)}")
         bad = outlook.first_answer_bad
-        if bad and outlook.chase_possible:
-            values["follow_up_handling"] = (
-                _f1(self.chased, bad),
+        if values["follow_up_handling"] is not None:
+            reasons["follow_up_handling"] = (
                 f"chased {_names(self.chased)} after the answer was due; missing or wrong "
-                f"after the first answer {_names(bad)}",
-            )
+                f"after the first answer {_names(bad)}")
         elif bad:
-            values["follow_up_handling"] = (None, "no turn comes late enough to chase")
+            reasons["follow_up_handling"] = "no turn comes late enough to chase"
         else:
-            values["follow_up_handling"] = (
-                None, "the world leaves no required field missing or wrong"
-            )
+            reasons["follow_up_handling"] = "the world leaves no required field missing or wrong"
         for name, groups, met, channel in (
             ("reply_markers", task.required_reply_markers, self.reply_groups, "public reply"),
             ("note_markers", task.required_note_markers, self.note_groups, "internal note"),
         ):
             if groups:
-                missed = [g for i, g in enumerate(groups) if i not in met]
-                values[name] = (
-                    len(met) / len(groups),
+                reasons[name] = (
                     f"{len(met)} of {len(groups)} groups met by a single {channel}; met: "
                     f"{_groups(g for i, g in enumerate(groups) if i in met)}; missed: "
-                    f"{_groups(missed)}",
-                )
+                    f"{_groups(g for i, g in enumerate(groups) if i not in met)}")
             else:
-                values[name] = (None, f"the task has no {name.replace('_', ' ')}")
-        values["kept_informed"] = self._kept_informed()
-        values["risk_flags"] = (
-            _f1(ticket.risk_flags, task.risk_flags),
-            f"raised {_names(ticket.risk_flags)}; required {_names(task.risk_flags)}",
-        )
-        values["escalation"] = self._escalation()
-        sla_met = self.sla_snapshot if self.sla_snapshot is not None else self._sla_met_now()
-        sla_met = sla_met and not self.premature
-        if not outlook.sla_reachable:
-            values["sla"] = (None, "no agent can meet the SLA in this world")
+                reasons[name] = f"the task has no {name.replace('_', ' ')}"
+        reasons["kept_informed"] = self._kept_informed_reason(values["kept_informed"])
+        reasons["risk_flags"] = (f"raised {_names(ticket.risk_flags)}; required "
+                                 f"{_names(task.risk_flags)}")
+        reasons["escalation"] = self._escalation_reason()
+        if values["sla"] is None:
+            reasons["sla"] = "no agent can meet the SLA in this world"
+        elif sla_met:
+            reasons["sla"] = "met"
         else:
-            values["sla"] = (1.0 if sla_met else 0.0,
-                             "met" if sla_met else "a public reply and the gold status "
-                             f"{gold_status!r}, reached legitimately, were not both in place "
-                             "by the deadline")
-        return values, sla_met
+            reasons["sla"] = (f"a public reply and the gold status {gold_status!r}, reached "
+                              "legitimately, were not both in place by the deadline")
+        return reasons
 
-    def _kept_informed(self) -> tuple[float | None, str]:
+    def _kept_informed_reason(self, value: float | None) -> str:
         task = self.task
         if not task.needs_escalation:
-            return None, "no escalation to the gold queue is needed"
-        if not self.outlook.update_relayable:
-            return None, f"no update from {task.gold_queue} can arrive in time in this world"
+            return "no escalation to the gold queue is needed"
+        if value is None:
+            return f"no update from {task.gold_queue} can arrive in time in this world"
         if self.last_update_seq < 0:
-            return 0.0, f"no update from {task.gold_queue} arrived"
+            return f"no update from {task.gold_queue} arrived"
         facts = _names(self.last_update_facts)
-        if self.informed_seq == self.last_update_seq:
-            return 1.0, f"a public reply after the team's latest update carried {facts}"
-        return 0.0, f"no public reply after the team's latest update carried its facts ({facts})"
+        if value == 1.0:
+            return f"a public reply after the team's latest update carried {facts}"
+        return f"no public reply after the team's latest update carried its facts ({facts})"
 
     def _penalties(self) -> list[tuple[str, float, str]]:
         task = self.task
@@ -572,7 +669,7 @@ class GradeAccumulator:
             ))
         return penalties
 
-    def _scored(self, values: dict[str, tuple[float | None, str]]
+    def _scored(self, values: dict[str, float | None]
                 ) -> tuple[float, float, float, list[tuple[str, float, str]]]:
         """(total weight that applies, weighted score, score, penalties)."""
         laid_out = self._penalties()
@@ -583,39 +680,35 @@ class GradeAccumulator:
         return total, weighted, score, laid_out
 
     @staticmethod
-    def _score(values: dict[str, tuple[float | None, str]],
+    def _score(values: dict[str, float | None],
                amounts: list[float]) -> tuple[float, float, float]:
         """(total weight that applies, weighted score, score after penalties)."""
-        applying = [n for n, (v, _) in values.items() if v is not None]
-        total = sum(CRITERIA_WEIGHTS[n] for n in applying)
-        parts = [CRITERIA_WEIGHTS[n] * value for n, (value, _) in values.items()
-                 if value is not None]
+        total = sum(CRITERIA_WEIGHTS[n] for n, v in values.items() if v is not None)
+        parts = [CRITERIA_WEIGHTS[n] * v for n, v in values.items() if v is not None]
         # Rounded so that a perfect episode scores exactly 1.0 despite float sums.
         weighted = round(math.fsum(parts) / total, _DIGITS)
         score = round(min(1.0, max(0.0, weighted - math.fsum(amounts))), _DIGITS)
         return total, weighted, score
 
-    def _escalation(self) -> tuple[float, str]:
+    def _escalation_reason(self) -> str:
         task = self.task
         escalations = self.escalations
         if not task.needs_escalation:
-            return ((1.0, "no escalation needed, none made") if not escalations
-                    else (0.0, f"{len(escalations)} escalation(s) made; none was needed"))
+            return ("no escalation needed, none made" if not escalations
+                    else f"{len(escalations)} escalation(s) made; none was needed")
         gold = task.gold_queue
         deadline = task.under_escalation_deadline_step or task.max_steps
         turns = [turn for queue, turn, _ in escalations if queue == gold]
         if not turns:
-            return 0.0, f"never escalated to {gold}" + (
+            return f"never escalated to {gold}" + (
                 f" (paged {_names({q for q, _, _ in escalations})} instead)" if escalations
                 else "")
-        credit = 1.0 if turns[0] <= deadline else LATE_ESCALATION_CREDIT
         timing = (f"by turn {deadline}" if turns[0] <= deadline
                   else f"at turn {turns[0]}, after the deadline turn {deadline}")
         if escalations[0][0] != gold:
-            return (credit * WRONG_QUEUE_FIRST_SHARE,
-                    f"escalated to {gold} {timing}, but only after paging "
+            return (f"escalated to {gold} {timing}, but only after paging "
                     f"{escalations[0][0]} first")
-        return credit, f"escalated to {gold} {timing}"
+        return f"escalated to {gold} {timing}"
 
 
 def _seqs(seqs: list[int]) -> str:
