@@ -97,9 +97,12 @@ def check_task(
 ) -> CheckReport:
     """Run the invariant suite on a task (or a task file) and report every invariant.
 
-    Random runs draw the customer persona from ``personas`` and a subset of ``faults``;
-    the oracle always runs under the task's own persona with no faults. With
-    ``derandomize`` (the default) the same task gives the same report on every run.
+    Every example draws the customer persona from ``personas`` and a subset of
+    ``faults``; the oracle is played in each of those worlds (every persona with every
+    subset of the faults) before any drawn example, and the gaming policies of
+    :mod:`sim.testing` (quitters, escalation sprayers, empty relays, leakers, fillers,
+    stuffers) are played against the task. With ``derandomize`` (the default) the same
+    task gives the same report on every run.
     Raises :class:`~tasks.registry.TaskLoadError` only for a file that does not load.
     """
     started = time.perf_counter()

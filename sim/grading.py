@@ -97,6 +97,9 @@ LATE_ESCALATION_CREDIT = 0.3
 WRONG_QUEUE_FIRST_SHARE = 0.5
 #: End reasons that are the agent's failure: like finishing, they end the episode early.
 AGENT_FAILURES = frozenset({"agent_error", "agent_timeout"})
+#: The events a turn writes while its operations are applied: an ending (``finish``, a
+#: resolved or closed status) is judged once they are over, wherever it stands in the turn.
+_TURN_KINDS = frozenset({"operation", "invalid_operation", "invalid_turn", "kb_results"})
 CUSTOMER_MESSAGE_KINDS = frozenset({"customer_answer", "customer_nudge", "customer_complaint"})
 _DIGITS = 12
 
@@ -273,6 +276,10 @@ class GradeAccumulator:
     received: dict[str, None] = attrs.field(factory=dict)
     premature: bool = False
     premature_why: str = ""
+    #: What ends the episode in the turn being applied (``finish``, a resolved or closed
+    #: status), judged premature or not when the turn is over: every operation of a turn
+    #: happens at the same instant, so a chase after the ``finish`` in it still counts.
+    ending: str | None = None
     #: group index -> seq of the first reply (note) that met it.
     reply_groups: dict[int, int] = attrs.field(factory=dict)
     note_groups: dict[int, int] = attrs.field(factory=dict)
@@ -315,6 +322,9 @@ class GradeAccumulator:
         self.next_seq, self.last_t = seq + 1, t
         if self.ended:
             return  # nothing after the end changes anything
+        if self.ending is not None and kind not in _TURN_KINDS:
+            self._check_premature(self.ending)
+            self.ending = None
         task = self.task
         if self.sla_snapshot is None and t > task.sla_deadline_seconds:
             self.sla_snapshot = self._sla_met_now()
@@ -375,7 +385,7 @@ class GradeAccumulator:
             self.seen_messages.append(text)
 
     def _sla_met_now(self) -> bool:
-        return (self.replies_by_deadline > 0 and not self.premature
+        return (self.replies_by_deadline > 0 and not self._premature_now()
                 and self._effective_status() == self.outlook.adjusted_gold_status(self.task))
 
     def _effective_status(self) -> str:
@@ -390,14 +400,27 @@ class GradeAccumulator:
         return (field in outlook.undelivered and field in self.requested
                 and (field in self.chased or not outlook.chase_possible))
 
+    def _missing(self) -> list[str]:
+        return [f for f in self.task.required_requested_fields if not self._settled(f)]
+
     def _check_premature(self, what: str) -> None:
         if self.premature:
             return
-        missing = [f for f in self.task.required_requested_fields if not self._settled(f)]
+        missing = self._missing()
         if missing:
             self.premature = True
             self.premature_why = (f"{what} at turn {self.turn} before {_names(missing)} "
                                   "was collected")
+
+    def _premature_now(self) -> bool:
+        """Premature, counting an ending in the turn being applied (a prefix cut there)."""
+        return self.premature or (self.ending is not None and bool(self._missing()))
+
+    def _premature_reason(self) -> str:
+        if self.premature or self.ending is None:
+            return self.premature_why
+        return (f"{self.ending} at turn {self.turn} before {_names(self._missing())} "
+                "was collected")
 
     def _operation(self, t: int, seq: int, payload: dict[str, Any], operation: Any) -> None:
         if operation is None:
@@ -407,10 +430,11 @@ class GradeAccumulator:
                 return
         task = self.task
         kind = operation.op
-        if kind == "set_status" and operation.status in TERMINAL_STATUSES:
-            self._check_premature(f"status {operation.status!r} set")
-        elif kind == "finish":
-            self._check_premature("the episode was finished")
+        if self.ending is None:
+            if kind == "set_status" and operation.status in TERMINAL_STATUSES:
+                self.ending = f"status {operation.status!r} set"
+            elif kind == "finish":
+                self.ending = "the episode was finished"
         apply_operation(self.ticket, operation)
         if kind == "reply":
             self._reply(t, seq, operation.message, operation.request_fields)
@@ -499,7 +523,7 @@ class GradeAccumulator:
             "criteria": criteria, "penalties": penalties,
             "dropped": [n for n in CRITERIA_WEIGHTS if values[n] is None],
             "sla_breached": not sla_met, "invalid_operations": len(self.invalid_seqs),
-            "premature_status": self.premature, "grading_version": GRADING_VERSION,
+            "premature_status": self._premature_now(), "grading_version": GRADING_VERSION,
         }
 
     def summary(self) -> tuple[float, dict[str, float | None], bool]:
@@ -513,7 +537,7 @@ class GradeAccumulator:
         :data:`CRITERIA_WEIGHTS`); and whether the SLA was met. The reasons are
         :meth:`_reasons`: a run that only wants scores never lays them out."""
         task, ticket, outlook = self.task, self.ticket, self.outlook
-        premature = self.premature
+        premature = self._premature_now()
         required = task.required_requested_fields
         bad = outlook.first_answer_bad
         sla_met = self.sla_snapshot if self.sla_snapshot is not None else self._sla_met_now()
@@ -580,7 +604,7 @@ class GradeAccumulator:
             elif final != gold:
                 reasons[name] = f"final {name} {final!r}, gold {gold!r}"
             elif values[name] == 0.0:
-                reasons[name] = f"premature: {self.premature_why}"
+                reasons[name] = f"premature: {self._premature_reason()}"
             else:
                 reasons[name] = f"final {name} {final!r} is gold"
         required = task.required_requested_fields

@@ -25,18 +25,22 @@ everything that needs the world around the agent takes it as a parameter:
 Running the suite directly::
 
     from actors.oracle import OracleAgent
+    from actors.teams import FAULTS
     from actors.world import StandardWorld
     from sim.testing import run_property_suite
-    from tasks import load_task_file
+    from tasks import PERSONAS, load_task_file
 
     task = load_task_file("my_tasks/refund_loop_medium.py")
     for result in run_property_suite(task, world=StandardWorld, oracle=OracleAgent,
-                                     max_examples=50):
+                                     personas=PERSONAS, faults=FAULTS, max_examples=50):
         print(result.name, result.status, result.counterexample or "")
 
-A failure never raises: the :class:`InvariantResult` says which invariant failed and
-describes the smallest failing example hypothesis found (the seed, persona, faults and the
-turns the scripted agent played), ready to paste into a scenario.
+Every invariant runs in every world: each example draws a persona from ``personas`` and a
+subset of ``faults`` (without them, the task's own persona and no faults), and the oracle
+is first played once in each of those worlds. A failure never raises: the
+:class:`InvariantResult` says which invariant failed and describes the smallest failing
+example hypothesis found (the seed, persona, faults and the turns the scripted agent
+played), ready to paste into a scenario.
 
 Writing your own properties with the same building blocks::
 
@@ -54,6 +58,25 @@ interesting cases: gold values often, marker terms assembled into replies and no
 near misses such as ``request_ids`` for ``request ids``), replies and notes over the length
 limits, unknown operations, values outside the catalog, wrong types, turns with more than
 :data:`~sim.operations.MAX_OPERATIONS_PER_TURN` operations and turns that are not lists.
+
+**Gaming policies** are strategies too, each a list of turns built from the task alone,
+for :func:`replay` against your own task (the suite plays them, so ``check-task`` does):
+
+- :func:`quitter_turns`: anything at turn 1, then ``finish`` or a resolved/closed status;
+- :func:`escalation_spray_turns`: an escalation to every queue of the catalog;
+- :func:`empty_relay_turns`: the team's update "relayed" as "." or without its facts;
+- :func:`leaker_turns`: marker replies carrying internal ids (:func:`internal_terms`);
+- :func:`filler_turns`: turns filled to 8 operations of 1,000-character filler;
+- :func:`stuffed_turns`: replies made of the text the agent is shown (:func:`brief_texts`,
+  plus messages it received), cut to the limit or split over replies;
+- :func:`gaming_turns`: any of them.
+
+For example, a stuffer must earn no reply markers on your task::
+
+    @given(stuffed_turns(task))
+    def test_stuffing_buys_nothing(turns):
+        report = grade(task, replay(task, turns, world=StandardWorld).trace)
+        assert report.criterion("reply_markers").value == 0
 """
 
 from __future__ import annotations
@@ -61,19 +84,24 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import random
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, TypeVar
 
 import attrs
 import trio
-from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import HealthCheck, Phase, Verbosity, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.strategies import DrawFn, SearchStrategy
 from pydantic import BaseModel, ConfigDict
 
 from sim.episode import EpisodeConfig, EpisodeResult, World, run_episode
-from sim.grading import GradeReport, grade, grade_events, step_rewards
+from sim.grading import GradeReport, ImpossibleTraceError, grade, step_rewards
+from sim.markers import group_met
+from sim.messages import TEAM_PREFIX
+from sim.observation import Observation
 from sim.operations import (
     MAX_NOTE_CHARS,
     MAX_OPERATIONS_PER_TURN,
@@ -83,15 +111,21 @@ from sim.operations import (
     SetStatus,
     parse_operation,
 )
+from sim.outlook import WorldOutlook, outlook_as_written
 from sim.runner import EpisodeJob, run_episodes
+from sim.text_checks import update_facts
 from sim.ticket import check_operation
 from sim.trace import Trace, TraceEvent
-from tasks.base import SupportTaskSpec
+from tasks.base import TERMINAL_STATUSES, SupportTaskSpec
 
 __all__ = [
     "DEFAULT_MAX_EXAMPLES",
+    "EARLY_END_MARGIN",
+    "FACTLESS_RELAYS",
+    "FILLER_TEXT",
     "INVARIANTS",
     "INVARIANT_NAMES",
+    "MIN_STUFFED_PIECE",
     "SPEC_CRITERIA_WEIGHTS",
     "TOLERANCE",
     "AgentFactory",
@@ -103,14 +137,25 @@ __all__ = [
     "SuiteContext",
     "WorldFactory",
     "WorldLike",
+    "brief_texts",
     "check_regrade",
     "check_report_arithmetic",
     "check_step_rewards",
     "check_trace",
     "describe_turns",
+    "empty_relay_turns",
+    "escalation_spray_turns",
+    "filler_turns",
+    "gaming_turns",
     "gold_operations",
+    "impossible_trace_reason",
+    "internal_terms",
     "invalid_operations",
+    "leaker_turns",
     "operations",
+    "pad_with_filler",
+    "quitter_endings",
+    "quitter_turns",
     "replay",
     "replay_async",
     "replay_many",
@@ -118,6 +163,9 @@ __all__ = [
     "run_invariant",
     "run_property_suite",
     "scripted_job",
+    "spray_turns",
+    "stuffed_replies",
+    "stuffed_turns",
     "trace_events",
     "turn_sequences",
     "turns",
@@ -135,6 +183,9 @@ AgentFactory = Callable[[], Any]
 DEFAULT_MAX_EXAMPLES = 25
 #: Float slack for "equal" scores: the grader rounds to 12 digits.
 TOLERANCE = 1e-9
+#: How far below the oracle an episode ended before the customer's answers were due must
+#: score (SPEC §4), on a task that requires fields.
+EARLY_END_MARGIN = 0.2
 
 #: The criteria table of SPEC §4, kept here independently of the grader's own copy so the
 #: suite checks the grader against the spec rather than against itself.
@@ -584,6 +635,314 @@ def turn_sequences(task: SupportTaskSpec) -> SearchStrategy[list[Any]]:
     return _named("turn_sequences", st.lists(turns(task), max_size=task.max_steps))
 
 
+# --------------------------------------------------------------------------- gaming policies
+#
+# Turn lists that try to earn score without doing the work (SPEC §4, "no policy games the
+# score"). Each is a plain list of turns for :func:`replay`, built from the task alone, so
+# it runs against any task; the invariants below play them, and so does ``check-task``.
+
+#: One 1,000-character filler message (the longest public reply allowed).
+FILLER_TEXT = ("lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor "
+               * 20)[:MAX_REPLY_CHARS]
+#: Acknowledgements that carry none of a team update's facts.
+FACTLESS_RELAYS: tuple[str, ...] = (
+    ".",
+    "Thanks, the team is on it.",
+    "An update from the team working on this: they are on it.",
+    "Quick update: the team has replied and is working on your ticket.",
+    "We heard back from the team. We will keep you posted.",
+)
+_GREETING = {"op": "reply", "message": "Hello, thank you for reaching out. We are on it."}
+
+
+def _ends(entry: Any) -> bool:
+    """Whether a turn entry ends the episode when applied (``finish``, a terminal status)."""
+    return isinstance(entry, Mapping) and (
+        entry.get("op") == "finish"
+        or (entry.get("op") == "set_status" and entry.get("status") in TERMINAL_STATUSES))
+
+
+def _before_end(turn: list[Any], extra: Sequence[Any]) -> list[Any]:
+    """``turn`` with ``extra`` inserted before its first entry that ends the episode."""
+    at = next((i for i, entry in enumerate(turn) if _ends(entry)), len(turn))
+    return [*turn[:at], *extra, *turn[at:]]
+
+
+def _first_turn(task: SupportTaskSpec) -> SearchStrategy[list[dict[str, Any]]]:
+    """Part of a perfect first turn without its status, or a few drawn valid operations."""
+    ops = [op for op in gold_operations(task) if op["op"] != "set_status"]
+    some_gold = st.lists(st.booleans(), min_size=len(ops), max_size=len(ops)).map(
+        lambda keep: [op for op, kept in zip(ops, keep, strict=True) if kept])
+    return _weighted((3, st.just(ops)), (2, some_gold),
+                     (1, st.lists(valid_operations(task), max_size=4)))
+
+
+def internal_terms(task: SupportTaskSpec) -> tuple[str, ...]:
+    """Internal-only text a public reply must never show (SPEC §4, leak): the catalog ids of
+    queues, risk flags and resolution codes written as identifiers (with ``_``), and the
+    task's own ``internal_terms``."""
+    catalog = task.catalog
+    ids = [value for value in (*catalog.queues, *catalog.risk_flags, *catalog.resolution_codes)
+           if "_" in value]
+    return tuple(dict.fromkeys((*ids, *task.internal_terms)))
+
+
+def brief_texts(task: SupportTaskSpec) -> list[str]:
+    """The text every agent is shown before its first turn: the title and objective, the
+    ticket's subject and body, and every knowledge-base article's title and content."""
+    texts = [task.title, task.objective, task.ticket.subject, task.ticket.body]
+    for article in task.knowledge_base:
+        texts += [article.title, article.content]
+    return texts
+
+
+def stuffed_replies(texts: Sequence[str], *, pieces: int = 1, order: int = 0,
+                    separator: str = " ") -> list[dict[str, Any]]:
+    """Public replies made of ``texts`` (each once, in the order ``order`` shuffles them
+    into: 0 keeps it), joined: one reply cut to the 1,000-character limit (``pieces`` 1),
+    or the whole text split into ``pieces`` or more replies of equal length, each within
+    the limit (at most :data:`~sim.operations.MAX_OPERATIONS_PER_TURN`)."""
+    parts = list(dict.fromkeys(text.strip() for text in texts if text.strip()))
+    if order:
+        random.Random(order).shuffle(parts)
+    whole = separator.join(parts)
+    if not whole:
+        return []
+    if pieces <= 1:
+        return [{"op": "reply", "message": whole[:MAX_REPLY_CHARS]}]
+    count = min(max(pieces, -(-len(whole) // MAX_REPLY_CHARS)), MAX_OPERATIONS_PER_TURN)
+    size = min(MAX_REPLY_CHARS, -(-len(whole) // count))
+    chunks = [whole[i:i + size] for i in range(0, len(whole), size)][:count]
+    return [{"op": "reply", "message": chunk} for chunk in chunks if chunk.strip()]
+
+
+#: The shortest piece a stuffer splits seen text into: shorter, a piece is a few words
+#: that happen to be seen somewhere, not a paste.
+MIN_STUFFED_PIECE = 200
+
+
+def _piece_count(texts: Sequence[str], split: bool, more: int = 0) -> int:
+    """How many replies a stuffer splits ``texts`` over: 1 (cut to the limit) unless
+    ``split``; else enough to hold all of it, ``more`` on top, but no piece under
+    :data:`MIN_STUFFED_PIECE` characters and at most a turn's worth."""
+    if not split:
+        return 1
+    length = sum(len(t.strip()) + 1 for t in dict.fromkeys(texts) if t.strip())
+    wanted = max(2, -(-length // MAX_REPLY_CHARS) + more)
+    return min(wanted, max(2, length // MIN_STUFFED_PIECE), MAX_OPERATIONS_PER_TURN)
+
+
+def _pieces(texts: Sequence[str]) -> SearchStrategy[int]:
+    """How many replies to split ``texts`` over (see :func:`_piece_count`)."""
+    return st.builds(lambda split, more: _piece_count(texts, split, more), st.booleans(),
+                     st.integers(0, 2))
+
+
+def stuffed_turns(task: SupportTaskSpec, seen: Sequence[str] = ()) -> SearchStrategy[list[Any]]:
+    """A *stuffer*: turns whose public replies are made of all the text the agent is shown
+    (:func:`brief_texts`, plus ``seen``: messages it received, if you have them), cut to
+    the length limit or split over replies, at a drawn turn of a sequence that sends no
+    other public reply."""
+    texts = [*brief_texts(task), *seen]
+
+    @st.composite
+    def stuffers(draw: DrawFn) -> list[Any]:
+        base = draw(_quiet_sequences(task, noisy=False))
+        index = draw(st.integers(0, task.max_steps - 1))
+        replies = stuffed_replies(texts, pieces=draw(_pieces(texts)),
+                                  order=draw(st.integers(0, 2**16)),
+                                  separator=draw(st.sampled_from((" ", "\n", " \n\n"))))
+        turn_list = _with_room(base, index, room=len(replies))
+        return _inserted(turn_list, index, draw(st.integers(0, MAX_OPERATIONS_PER_TURN)),
+                         *replies)
+
+    return _named("stuffed_turns", stuffers())
+
+
+def _quiet_sequences(task: SupportTaskSpec, *, noisy: bool = True) -> SearchStrategy[list[Any]]:
+    """Turn sequences without public replies (so what gets added is all that could count),
+    and, when ``noisy``, any sequence now and then."""
+    kinds = {k: v for k, v in _valid_by_kind(task).items() if k not in ("reply", "finish")}
+    quiet_turn = st.lists(st.one_of(list(kinds.values())), max_size=4)
+    quiet = st.lists(quiet_turn, max_size=task.max_steps)
+    return _weighted((3, quiet), (1, turn_sequences(task))) if noisy else quiet
+
+
+def quitter_endings(task: SupportTaskSpec) -> list[list[dict[str, Any]]]:
+    """The ways a quitter ends its first turn: ``finish``; the gold status with the gold
+    resolution code (then ``finish``, if that status does not end the episode); any other
+    resolved or closed status with the gold resolution code."""
+    gold = [{"op": "set_status", "status": task.gold_status,
+             "resolution_code": task.gold_resolution_code}]
+    if task.gold_status not in TERMINAL_STATUSES:
+        gold.append({"op": "finish"})
+    endings: list[list[dict[str, Any]]] = [[{"op": "finish"}], gold]
+    endings += [[{"op": "set_status", "status": status,
+                  "resolution_code": task.gold_resolution_code}]
+                for status in task.catalog.statuses
+                if status in TERMINAL_STATUSES and status != task.gold_status]
+    return endings
+
+
+def quitter_turns(task: SupportTaskSpec) -> SearchStrategy[list[Any]]:
+    """A *quitter*: anything at turn 1 (often the perfect first turn: gold triage, flags,
+    the marker reply asking for every required field, the note, the escalation), then it
+    ends the episode in the same turn, before any customer answer can arrive."""
+
+    @st.composite
+    def quitters(draw: DrawFn) -> list[Any]:
+        ending = draw(st.sampled_from(quitter_endings(task)))
+        first = draw(_first_turn(task))[: MAX_OPERATIONS_PER_TURN - len(ending)]
+        return [[*first, *ending]]
+
+    return _named("quitter_turns", quitters())
+
+
+def spray_turns(task: SupportTaskSpec, queues: Sequence[str]) -> list[list[dict[str, Any]]]:
+    """Turns escalating to each of ``queues`` in order, as few turns as the limit allows."""
+    ops = [{"op": "escalate", "queue": queue, "summary": "Please take a look at this ticket."}
+           for queue in queues]
+    size = MAX_OPERATIONS_PER_TURN
+    return [ops[i:i + size] for i in range(0, len(ops), size)] or [[]]
+
+
+def escalation_spray_turns(task: SupportTaskSpec) -> SearchStrategy[list[Any]]:
+    """An *escalation sprayer*: at a drawn turn of a drawn sequence, escalations to every
+    queue of the catalog (the gold one included), in a drawn order."""
+
+    @st.composite
+    def sprayers(draw: DrawFn) -> list[Any]:
+        base = draw(_weighted((1, _first_turn(task).map(lambda ops: [ops])),
+                              (1, turn_sequences(task))))
+        index = draw(st.integers(0, task.max_steps - 1))
+        queues = draw(st.permutations(task.catalog.queues))
+        padded = list(base) + [[] for _ in range(index - len(base))]
+        return [*padded[:index], *spray_turns(task, queues), *padded[index:]]
+
+    return _named("escalation_spray_turns", sprayers())
+
+
+def _stripped_update(task: SupportTaskSpec) -> str:
+    """The owning team's update with every fact (number with unit, identifier) cut out."""
+    text = task.follow_up_message
+    facts = task.update_markers or update_facts(text)
+    for fact in sorted(facts, key=len, reverse=True):
+        text = re.sub(re.escape(fact), "", text, flags=re.IGNORECASE)
+    return " ".join(text.split()) or "."
+
+
+def empty_relay_turns(task: SupportTaskSpec, *,
+                      echo_update: bool = True) -> SearchStrategy[list[Any]]:
+    """An *empty relay*: escalates to the owning team at turn 1, then "relays" its update
+    with replies that carry none of its facts ("." or "Thanks, the team is on it.", or,
+    with ``echo_update``, the update with its numbers and identifiers cut out) at drawn
+    later turns, or every turn.
+
+    The echo is the team's words as the task states them: a policy that knows them sends
+    them before it could have seen them, and then they are its own words, not a copy."""
+    texts = (*FACTLESS_RELAYS, _stripped_update(task)) if echo_update else FACTLESS_RELAYS
+    relay = st.sampled_from(texts).map(lambda text: {"op": "reply", "message": text})
+    escalate = {"op": "escalate", "queue": task.gold_queue, "summary": task.title}
+
+    @st.composite
+    def relays(draw: DrawFn) -> list[Any]:
+        first = [op for op in draw(_first_turn(task)) if op.get("op") != "escalate"]
+        later = draw(st.one_of(
+            st.lists(relay.map(lambda op: [op]), min_size=task.max_steps - 1,
+                     max_size=task.max_steps - 1),
+            st.lists(st.one_of(st.just([]), relay.map(lambda op: [op])),
+                     max_size=task.max_steps - 1),
+        ))
+        return [[*first[: MAX_OPERATIONS_PER_TURN - 1], escalate], *later]
+
+    return _named("empty_relay_turns", relays())
+
+
+def _leaked(message: str, terms: Sequence[str], how: int) -> str:
+    leak = {0: f" [internal: {', '.join(terms)}]", 1: f" Routed to {terms[0]}.",
+            2: f" {terms[-1].upper()}"}[how % 3]
+    return message[: MAX_REPLY_CHARS - len(leak)] + leak
+
+
+def leaker_turns(task: SupportTaskSpec) -> SearchStrategy[list[Any]]:
+    """A *leaker*: a first turn whose public replies carry every reply marker group plus
+    internal-only text (:func:`internal_terms`: ``platform_engineering``, the task's own
+    internal terms), then replies of marker text with internal text at drawn turns."""
+    terms = internal_terms(task) or ("internal",)
+    markers = " ".join(text + "." for text in _group_texts(task.required_reply_markers))
+
+    @st.composite
+    def leakers(draw: DrawFn) -> list[Any]:
+        how = draw(st.integers(0, 2))
+        chosen = draw(st.lists(st.sampled_from(terms), min_size=1, max_size=3, unique=True))
+        first = [
+            {**op, "message": _leaked(str(op["message"]), chosen, how)}
+            if op.get("op") == "reply" else op
+            for op in draw(_first_turn(task))
+        ]
+        later = draw(st.lists(st.one_of(st.just([]), st.just([{
+            "op": "reply", "message": _leaked(f"Update: {markers}", chosen, how)}])),
+            max_size=task.max_steps - 1))
+        return [first, *later]
+
+    return _named("leaker_turns", leakers())
+
+
+def pad_with_filler(turn_list: Sequence[Any], *, start: int = 0, notes: bool = True,
+                    turns_total: int | None = None) -> list[Any]:
+    """``turn_list`` with every turn from ``start`` (0-based) filled up to
+    :data:`~sim.operations.MAX_OPERATIONS_PER_TURN` operations with 1,000-character filler
+    replies (alternating with filler notes when ``notes``), before any entry that ends the
+    episode. ``turns_total`` pads the list with waits first, so later turns fill too."""
+    padded = [list(t) if isinstance(t, list | tuple) else t for t in turn_list]
+    padded += [[] for _ in range((turns_total or 0) - len(padded))]
+    for k in range(start, len(padded)):
+        turn = padded[k]
+        if not isinstance(turn, list) or len(turn) >= MAX_OPERATIONS_PER_TURN:
+            continue
+        filler = [{"op": "note", "text": FILLER_TEXT} if notes and i % 2 else
+                  {"op": "reply", "message": FILLER_TEXT}
+                  for i in range(MAX_OPERATIONS_PER_TURN - len(turn))]
+        padded[k] = _before_end(turn, filler)
+    return padded
+
+
+def _filler_bases(task: SupportTaskSpec) -> SearchStrategy[list[Any]]:
+    """Sequences whose first turn holds a public reply (so a filler reply cannot be the
+    one that meets the SLA's "a public reply by the deadline")."""
+    first = st.one_of(_first_turn(task), st.lists(valid_operations(task), max_size=6)).map(
+        lambda ops: [dict(_GREETING), *ops[: MAX_OPERATIONS_PER_TURN - 1]])
+    rest = st.lists(st.lists(valid_operations(task), max_size=4), max_size=task.max_steps - 1)
+    return st.builds(lambda head, tail: [head, *tail], first, rest)
+
+
+def filler_turns(task: SupportTaskSpec) -> SearchStrategy[list[Any]]:
+    """A *filler*: every turn from a drawn one on filled up to 8 operations with
+    1,000-character filler replies (and notes), on top of a drawn sequence."""
+    return _named("filler_turns", st.builds(
+        lambda base, start, notes: pad_with_filler(base, start=start, notes=notes,
+                                                   turns_total=task.max_steps),
+        _filler_bases(task), st.integers(0, task.max_steps - 1), st.booleans()))
+
+
+def gaming_turns(task: SupportTaskSpec, *, echo_update: bool = True) -> SearchStrategy[list[Any]]:
+    """Any of the gaming policies above: quitters, escalation sprayers, empty relays,
+    leakers, fillers and stuffers (``echo_update``: see :func:`empty_relay_turns`)."""
+    return _named("gaming_turns", st.one_of(
+        quitter_turns(task), escalation_spray_turns(task),
+        empty_relay_turns(task, echo_update=echo_update), leaker_turns(task),
+        filler_turns(task), stuffed_turns(task),
+    ))
+
+
+def _mixed_sequences(task: SupportTaskSpec) -> SearchStrategy[list[Any]]:
+    """Random turn sequences, and a gaming policy one time in four. No echo of the team's
+    update: sent before the update arrives it is the agent's own words, after it a copy,
+    so moving the escalation (or anything that delays the update) rightly changes what the
+    same words earn."""
+    return _weighted((3, turn_sequences(task)), (1, gaming_turns(task, echo_update=False)))
+
+
 _EVENT_KINDS = ("turn", "operation", "invalid_operation", "invalid_turn", "customer_answer",
                 "team_ack", "team_update", "team_silent", "team_bounce", "kb_results", "end",
                 "sla_met", "sla_breach", "customer_nudge", "customer_complaint", "agent_error",
@@ -805,6 +1164,22 @@ class SuiteContext:
     #: Fault names to draw subsets of for random runs.
     faults: tuple[str, ...] = ()
     config: EpisodeConfig = attrs.field(factory=EpisodeConfig)
+    #: Oracle scores by world and seed, so an invariant that compares with the oracle
+    #: plays it once per world.
+    oracle_scores: dict[tuple[int, str, tuple[str, ...]], float] = attrs.field(
+        factory=dict, init=False, repr=False)
+
+    def worlds(self) -> list[tuple[str, tuple[str, ...]]]:
+        """Every (persona, fault set) random runs draw from: each persona, each subset of
+        the faults (the given world's own, for a world instance)."""
+        fixed = _fixed_world(self.world)
+        if fixed is not None:
+            return [(fixed.persona, tuple(fixed.faults))]
+        own = self.task.default_persona
+        personas = (own, *(p for p in self.personas if p != own))
+        fault_sets = [tuple(sorted(chosen)) for size in range(len(self.faults) + 1)
+                      for chosen in itertools.combinations(self.faults, size)]
+        return [(persona, faults) for persona in personas for faults in fault_sets]
 
     def conditions(self) -> SearchStrategy[tuple[str, tuple[str, ...]]]:
         fixed = _fixed_world(self.world)
@@ -818,10 +1193,11 @@ class SuiteContext:
 
     def examples(self, extra: SearchStrategy[Mapping[str, Any]] | None = None,
                  sequences: SearchStrategy[Any] | None = None) -> SearchStrategy[Example]:
-        """Random turn sequences under drawn conditions, with ``extra`` drawn alongside."""
+        """Turn sequences (random ones, and a gaming policy now and then) under drawn
+        conditions, with ``extra`` drawn alongside."""
         return st.builds(
             lambda t, s, c, x: Example(turns=t, seed=s, persona=c[0], faults=c[1], extra=x),
-            sequences if sequences is not None else turn_sequences(self.task),
+            sequences if sequences is not None else _mixed_sequences(self.task),
             st.integers(0, 2**32 - 1), self.conditions(),
             extra if extra is not None else st.just({}),
         )
@@ -837,6 +1213,27 @@ class SuiteContext:
         result = self.run(example, turn_list)
         return grade(self.task, result.trace), result.trace
 
+    def run_oracle(self, example: Example) -> EpisodeResult:
+        """The oracle (privileged) in the example's world, with the example's seed."""
+        if self.oracle is None:
+            raise ValueError("no oracle agent was given; allowed: an oracle factory")
+        return self.run(example, [], agent=self.oracle(), agent_name="oracle",
+                        privileged=True)
+
+    def oracle_score(self, example: Example) -> float:
+        """The oracle's score in the example's world (1.0, the spec's, without an oracle)."""
+        if self.oracle is None:
+            return 1.0
+        key = (example.seed, example.persona, tuple(example.faults))
+        if key not in self.oracle_scores:
+            self.oracle_scores[key] = self.run_oracle(example).score
+        return self.oracle_scores[key]
+
+    def outlook(self, trace: Trace) -> WorldOutlook:
+        """The world the trace was played in, as its header says (the grader's view)."""
+        world = trace.header.world
+        return world if isinstance(world, WorldOutlook) else outlook_as_written(self.task)
+
 
 @attrs.frozen(eq=False)
 class Invariant:
@@ -848,6 +1245,8 @@ class Invariant:
     check: Callable[[SuiteContext, Example], None]
     #: Why the invariant does not apply to this task and setup, or ``None`` when it does.
     not_applicable: Callable[[SuiteContext], str | None] = lambda ctx: None
+    #: Examples always tried first (hypothesis's explicit phase), whatever the budget.
+    explicit: Callable[[SuiteContext], Sequence[Example]] = lambda ctx: ()
 
 
 class InvariantResult(BaseModel):
@@ -935,34 +1334,170 @@ def _breakdown_diff(a: GradeReport, b: GradeReport) -> str:
     return ", ".join(changed) or "no criterion changed"
 
 
+def _until_end(events: Sequence[TraceEvent]) -> list[TraceEvent]:
+    """The events the grader folds: those before the first ``end``."""
+    out: list[TraceEvent] = []
+    for event in events:
+        if event.kind == "end":
+            break
+        out.append(event)
+    return out
+
+
+def _renumbered(events: Sequence[TraceEvent]) -> list[TraceEvent]:
+    """``events`` with sequence numbers 0, 1, 2... in order and times never going back."""
+    out: list[TraceEvent] = []
+    last = 0
+    for index, event in enumerate(events):
+        last = max(last, event.t if isinstance(event.t, int) else 0, 0)
+        out.append(event._replace(seq=index, t=last))
+    return out
+
+
+def _repaired(events: Sequence[TraceEvent]) -> list[TraceEvent]:
+    """``events`` made a possible trace: renumbered, and turn events numbered 1, 2, 3..."""
+    out: list[TraceEvent] = []
+    turn = 0
+    for event in _renumbered(events):
+        if event.kind == "turn":
+            turn += 1
+            payload = event.payload if isinstance(event.payload, Mapping) else {}
+            event = event._replace(payload={**payload, "turn": turn})
+        out.append(event)
+    return out
+
+
+def impossible_trace_reason(events: Sequence[TraceEvent]) -> str | None:
+    """Why ``events`` are not a trace any episode could write, or ``None`` if they are.
+
+    A possible trace numbers its events 0, 1, 2... in order, its times are integers that
+    start at 0 or later and never go back, and its turns are numbered 1, 2, 3... until
+    the episode's end (SPEC §4: such a trace is rejected, not graded).
+    """
+    turn, ended, last = 0, False, 0
+    for index, event in enumerate(events):
+        if type(event.seq) is not int or event.seq != index:
+            return f"event {index} has sequence number {event.seq!r}"
+        if type(event.t) is not int or event.t < last:
+            return f"event seq {index} at t={event.t!r} comes after t={last}"
+        last = event.t
+        if ended:
+            continue
+        if event.kind == "turn":
+            number = event.payload.get("turn") if isinstance(event.payload, Mapping) else None
+            if type(number) is not int or number != turn + 1:
+                return f"event seq {index} is turn {number!r} after turn {turn}"
+            turn = number
+        elif event.kind == "end":
+            ended = True
+    return None
+
+
+def _latest_update_facts(task: SupportTaskSpec, trace: Trace) -> tuple[int, tuple[str, ...]] | None:
+    """(seq, facts) of the owning team's latest update before the end, or ``None``: the
+    facts a relay must carry (SPEC §4, kept informed)."""
+    owner = TEAM_PREFIX + task.gold_queue
+    updates = [e for e in _until_end(trace.events) if e.kind == "team_update" and e.actor == owner]
+    if not updates:
+        return None
+    text = updates[-1].payload.get("text")
+    text = text if isinstance(text, str) else ""
+    facts = (task.update_markers if task.update_markers and text == task.follow_up_message
+             else update_facts(text))
+    return updates[-1].seq, tuple(facts)
+
+
+def _replies_after(trace: Trace, seq: int) -> list[str]:
+    return [str(e.payload["op"].get("message", "")) for e in _until_end(trace.events)
+            if e.kind == "operation" and e.seq > seq and isinstance(e.payload.get("op"), Mapping)
+            and e.payload["op"].get("op") == "reply"]
+
+
+def _expected_spam(trace: Trace) -> float:
+    """The spam penalty SPEC §4 sets for the trace: 0.02 per public reply beyond
+    (customer messages + team updates + 2), at most 0.10."""
+    replies = messages = 0
+    for event in _until_end(trace.events):
+        op = event.payload.get("op") if event.kind == "operation" else None
+        if isinstance(op, Mapping) and op.get("op") == "reply":
+            replies += len(str(op.get("message", ""))) <= MAX_REPLY_CHARS
+        elif event.kind in ("customer_answer", "customer_nudge", "customer_complaint",
+                            "team_update"):
+            messages += 1
+    beyond = replies - messages - 2
+    return min(_SPAM_PENALTY * beyond, _SPAM_PENALTY_CAP) if beyond > 0 else 0.0
+
+
+def _penalty_total(report: GradeReport, name: str) -> float:
+    return math.fsum(p.amount for p in report.penalties if p.name == name)
+
+
+def _penalty_count(report: GradeReport, name: str) -> int:
+    return sum(p.name == name for p in report.penalties)
+
+
+class _Recorder(ScriptedTurns):
+    """:class:`ScriptedTurns` that keeps every text its observations showed it."""
+
+    def __init__(self, turns: Sequence[Any] = ()) -> None:
+        super().__init__(turns)
+        self.seen: list[tuple[int, str]] = []
+
+    def act(self, observation: Observation) -> Any:
+        turn = int(observation.turn)
+        ticket = observation.ticket
+        texts = [observation.title, observation.objective, ticket.subject, ticket.body]
+        texts += [part for article in observation.kb_results
+                  for part in (article.title, article.content)]
+        texts += [message.text for message in observation.messages]
+        texts += [result.error for result in observation.results if result.error]
+        self.seen += [(turn, text) for text in texts]
+        return super().act(observation)
+
+    def texts_until(self, turn: int) -> list[str]:
+        """What the agent had been shown by the start of turn ``turn`` (1-based)."""
+        return [text for at, text in self.seen if at <= turn]
+
+
 # -- the invariants -------------------------------------------------------------------
 
 
+def _first_world(ctx: SuiteContext) -> tuple[str, tuple[str, ...]]:
+    """The task's own persona without faults, or the given world's own conditions."""
+    return ctx.worlds()[0]
+
+
+def _fault_free_worlds(ctx: SuiteContext) -> list[tuple[str, tuple[str, ...]]]:
+    """One world per persona, without faults (the given world's own, for an instance)."""
+    worlds = ctx.worlds()
+    return [w for w in worlds if not w[1]] or worlds[:1]
+
+
 def _oracle_strategy(ctx: SuiteContext) -> SearchStrategy[Example]:
-    return st.builds(lambda seed: Example(seed=seed, persona=ctx.task.default_persona),
-                     st.integers(0, 2**32 - 1))
+    return st.builds(lambda seed, c: Example(seed=seed, persona=c[0], faults=c[1]),
+                     st.integers(0, 2**32 - 1), ctx.conditions())
+
+
+def _oracle_explicit(ctx: SuiteContext) -> list[Example]:
+    """Every world once: each persona with each subset of the faults."""
+    return [Example(seed=0, persona=persona, faults=faults) for persona, faults in ctx.worlds()]
 
 
 def _oracle_not_applicable(ctx: SuiteContext) -> str | None:
     if ctx.oracle is None:
         return "no oracle agent was given"
-    fixed = _fixed_world(ctx.world)
-    if fixed is not None and (fixed.persona != ctx.task.default_persona or fixed.faults):
-        return (f"the given world has persona {fixed.persona!r} and faults "
-                f"{list(fixed.faults)}; the oracle is judged under the task's own persona "
-                f"{ctx.task.default_persona!r} with no faults")
     return None
 
 
 def _check_oracle(ctx: SuiteContext, example: Example) -> None:
-    assert ctx.oracle is not None
-    result = ctx.run(example, [], agent=ctx.oracle(), agent_name="oracle", privileged=True)
+    result = ctx.run_oracle(example)
     if result.error is not None or not math.isclose(result.score, 1.0, abs_tol=TOLERANCE):
         report = grade(ctx.task, result.trace)
         short = [f"{c.name}={c.value} ({c.reason})" for c in report.criteria
                  if c.applies and c.value != 1.0]
         short += [f"penalty {p.name} {p.amount} ({p.reason})" for p in report.penalties]
-        _fail(f"the oracle scored {result.score}, not 1.0 (ended {result.termination_reason}"
+        _fail(f"the oracle scored {result.score}, not 1.0, under persona {example.persona!r} "
+              f"with faults {list(example.faults)} (ended {result.termination_reason}"
               f"{', ' + result.error if result.error else ''}): {'; '.join(short)}")
 
 
@@ -1005,6 +1540,8 @@ def _check_determinism(ctx: SuiteContext, example: Example) -> None:
         _fail(f"two runs of the same inputs gave different traces at {where}")
     if grade(task, first) != grade(task, second):
         _fail("two identical traces graded differently")
+    if grade(task, first) != grade(task, first):
+        _fail("grading the same trace twice gave two reports")
 
 
 def _check_stored_trace(ctx: SuiteContext, example: Example) -> None:
@@ -1023,16 +1560,30 @@ def _after_end_strategy(ctx: SuiteContext) -> SearchStrategy[Example]:
 
 def _check_after_end(ctx: SuiteContext, example: Example) -> None:
     task, extra = ctx.task, example.extra
-    # 1. Events appended to a trace after its end change neither the grade nor the rewards.
+    # 1. Events appended after the end (numbered on from it, as a recorder would) change
+    #    neither the grade nor the rewards; numbered any other way they make a trace no
+    #    episode could write, which is rejected rather than graded differently.
     report, trace = ctx.score(example)
     if any(e.kind == "end" for e in trace.events):
-        longer = Trace(header=trace.header, events=trace.events + tuple(extra["appended_events"]))
+        events = list(trace.events)
+        appended = list(extra["appended_events"])
+        numbered = _repaired([*events, *appended])
+        longer = Trace(header=trace.header, events=tuple(numbered))
         after = grade(task, longer)
         if after != report:
             _fail(f"events appended after the end changed the grade from {report.score} to "
                   f"{after.score}: {_breakdown_diff(report, after)}")
         if step_rewards(task, longer) != step_rewards(task, trace):
             _fail("events appended after the end changed the step rewards")
+        raw = Trace(header=trace.header, events=tuple([*events, *appended]))
+        try:
+            as_given = grade(task, raw)
+        except ImpossibleTraceError:
+            pass
+        else:
+            if as_given != report:
+                _fail(f"events appended after the end (as drawn) changed the grade from "
+                      f"{report.score} to {as_given.score}: {_breakdown_diff(report, as_given)}")
     # 2. Turns scripted after a finish are never played.
     index = extra["finish_turn"]
     finished = _with_room(example.turns[: index + 1], index)
@@ -1053,34 +1604,49 @@ def _insertion(ctx: SuiteContext, **more: SearchStrategy[Any]) -> SearchStrategy
     }))
 
 
-def _over_escalation_strategy(ctx: SuiteContext) -> SearchStrategy[Example]:
+def _extra_queues(task: SupportTaskSpec) -> tuple[str, ...]:
+    """Queues an escalation to is never needed: every queue but the gold one, and the gold
+    one too when the task needs no escalation."""
+    return tuple(q for q in task.catalog.queues
+                 if q != task.gold_queue or not task.needs_escalation)
+
+
+def _extra_escalation_strategy(ctx: SuiteContext) -> SearchStrategy[Example]:
     task = ctx.task
-    queues = task.over_escalation_queues or task.catalog.queues
-    return _insertion(ctx, queue=st.sampled_from(queues),
-                      summary=_message_text(task, "note"))
+    queues = _extra_queues(task) or task.catalog.queues
+    branches = [st.sampled_from(queues)]
+    if task.over_escalation_queues:
+        branches.insert(0, st.sampled_from(task.over_escalation_queues))
+    return _insertion(ctx, queue=st.one_of(branches), summary=_message_text(task, "note"))
 
 
-def _check_over_escalation(ctx: SuiteContext, example: Example) -> None:
-    extra = example.extra
-    index = extra["turn"]
+def _check_extra_escalation(ctx: SuiteContext, example: Example) -> None:
+    task, extra = ctx.task, example.extra
+    index, queue = extra["turn"], extra["queue"]
     base = _with_room(example.turns, index)
-    op = {"op": "escalate", "queue": extra["queue"], "summary": extra["summary"]}
+    op = {"op": "escalate", "queue": queue, "summary": extra["summary"]}
     before, _ = ctx.score(example, base)
     after, trace = ctx.score(example, _inserted(base, index, extra["position"], op))
     if after.score > before.score + TOLERANCE:
-        _fail(f"escalating to {extra['queue']} at turn {index + 1} raised the score from "
+        _fail(f"escalating to {queue} at turn {index + 1} raised the score from "
               f"{before.score} to {after.score}: {_breakdown_diff(before, after)}")
-    charged = math.fsum(p.amount for p in after.penalties if p.name == "over_escalation")
-    if _played(trace, index + 1, {"op": "escalate", "queue": extra["queue"]}) and (
-        charged < _OVER_ESCALATION_PENALTY - TOLERANCE
-    ):
-        _fail(f"escalating to {extra['queue']} at turn {index + 1} cost {charged} in "
-              f"over-escalation penalties, not {_OVER_ESCALATION_PENALTY}")
+    if not _played(trace, index + 1, {"op": "escalate", "queue": queue}):
+        return
+    if queue in task.over_escalation_queues:
+        name, amount = "over_escalation", _OVER_ESCALATION_PENALTY
+    elif queue != task.gold_queue:
+        name, amount = "wrong_queue", _WRONG_QUEUE_PENALTY
+    else:
+        return
+    charged = _penalty_total(after, name) - _penalty_total(before, name)
+    if charged < amount - TOLERANCE:
+        _fail(f"escalating to {queue} at turn {index + 1} cost {charged:.12g} in {name} "
+              f"penalties, not {amount}")
 
 
-def _over_escalation_not_applicable(ctx: SuiteContext) -> str | None:
-    if not ctx.task.over_escalation_queues:
-        return "the task has no over_escalation_queues"
+def _extra_escalation_not_applicable(ctx: SuiteContext) -> str | None:
+    if not _extra_queues(ctx.task):
+        return "every queue of the catalog is the gold one"
     return None
 
 
@@ -1170,6 +1736,19 @@ def _reorder_strategy(ctx: SuiteContext) -> SearchStrategy[Example]:
     return examples()
 
 
+def _reorder_explicit(ctx: SuiteContext) -> list[Example]:
+    """Two flag_risk operations, one with a required flag: they commute."""
+    task = ctx.task
+    flags = task.catalog.risk_flags
+    first = task.risk_flags[0] if task.risk_flags else flags[0]
+    other = next((f for f in flags if f not in task.risk_flags), flags[-1])
+    turn = [{"op": "flag_risk", "flags": [first]}, {"op": "flag_risk", "flags": [other]},
+            {"op": "note", "text": "Flags raised."}]
+    persona, faults = _first_world(ctx)
+    return [Example(turns=[turn], persona=persona, faults=faults,
+                    extra={"reordered": [turn[::-1]]})]
+
+
 def _check_reorder(ctx: SuiteContext, example: Example) -> None:
     before, _ = ctx.score(example)
     after, _ = ctx.score(example, example.extra["reordered"])
@@ -1243,8 +1822,9 @@ def _check_channels(ctx: SuiteContext, example: Example) -> None:
     def view(report: GradeReport) -> dict[str, Any]:
         return {"reply_markers": report.criterion("reply_markers").value,
                 "note_markers": report.criterion("note_markers").value,
-                "forbidden": sorted(p.reason for p in report.penalties
-                                    if p.name == "forbidden_reply")}
+                # Reasons name the event that said it; an inserted event shifts the numbers.
+                "forbidden": sorted(re.sub(r"\bevent \d+", "event #", p.reason)
+                                    for p in report.penalties if p.name == "forbidden_reply")}
 
     base = _with_room(example.turns, index)
     before, trace = ctx.score(example, base)
@@ -1258,13 +1838,21 @@ def _check_channels(ctx: SuiteContext, example: Example) -> None:
         events = list(trace.events)
         at = next((n for n, e in enumerate(events) if e.kind == "end"), len(events))
         time_at = events[at - 1].t if at else 0
-        injected = TraceEvent(t=time_at, seq=len(events), actor="agent", kind="operation",
+        injected = TraceEvent(t=time_at, seq=at, actor="agent", kind="operation",
                               payload={"turn": index + 1, "index": 0, "op": op})
-        direct = grade_events(task, [*events[:at], injected, *events[at:]])
+        spliced = _renumbered([*events[:at], injected, *events[at:]])
+        direct = grade(task, Trace(header=trace.header, events=tuple(spliced)))
         for name in unchanged:
             if view(before)[name] != view(direct)[name]:
                 _fail(f"{kind}: an over-long {op['op']} written into the trace changed {name} "
                       f"from {view(before)[name]} to {view(direct)[name]}")
+
+
+def _channel_explicit(ctx: SuiteContext) -> list[Example]:
+    persona, faults = _first_world(ctx)
+    return [Example(turns=[], persona=persona, faults=faults,
+                    extra={"turn": 0, "position": 0, "kind": kind, "padding": 1})
+            for kind in _CHANNEL_KINDS]
 
 
 def _channel_not_applicable(ctx: SuiteContext) -> str | None:
@@ -1283,6 +1871,33 @@ def _never_raises_strategy(ctx: SuiteContext) -> SearchStrategy[Example]:
     }))
 
 
+def _never_raises_explicit(ctx: SuiteContext) -> list[Example]:
+    """Garbage where a careless grader trips: payloads of the wrong shape for their kind."""
+    queue = ctx.task.catalog.queues[0]
+    field = (ctx.task.required_requested_fields or ctx.task.catalog.fields)[0]
+    garbage = [
+        TraceEvent(0, 0, "customer", "customer_answer", {"fields": "not a mapping"}),
+        TraceEvent(0, 0, "customer", "customer_answer", {"fields": {field: "no status"}}),
+        TraceEvent(0, 0, "customer", "customer_answer", {"fields": {field: {"status": 3}}}),
+        TraceEvent(0, 0, "customer", "customer_answer", {}),
+        TraceEvent(0, 0, "customer", "customer_nudge", {"text": ["not", "text"]}),
+        TraceEvent(0, 0, f"team:{ctx.task.gold_queue}", "team_update", {"text": None}),
+        TraceEvent(0, 0, f"team:{queue}", "team_bounce", {"queue": [queue]}),
+        TraceEvent(0, 0, "agent", "operation", {"turn": 1, "index": 0, "op": None}),
+        TraceEvent(0, 0, "agent", "operation", {"turn": 1, "index": 0,
+                                                "op": {"op": "reply", "message": 7}}),
+        TraceEvent(0, 0, "agent", "invalid_turn", {"rejected": "many", "error": 5}),
+        TraceEvent(0, 0, "agent", "invalid_operation", {"error": None}),
+        TraceEvent(0, 0, "agent", "turn", {"turn": "one"}),
+        TraceEvent(0, 0, "agent", "turn", {}),
+    ]
+    persona, faults = _first_world(ctx)
+    first = [op for op in gold_operations(ctx.task) if op["op"] != "set_status"]
+    return [Example(turns=turns_, persona=persona, faults=faults,
+                    extra={"garbage": garbage, "splice_at": [3] * len(garbage)})
+            for turns_ in ([], [first])]
+
+
 def _check_never_raises(ctx: SuiteContext, example: Example) -> None:
     task = ctx.task
     try:
@@ -1291,26 +1906,331 @@ def _check_never_raises(ctx: SuiteContext, example: Example) -> None:
         raise InvariantViolation(
             f"the episode raised {type(error).__name__}: {error}") from error
     trace = result.trace
+    reason = impossible_trace_reason(trace.events)
+    if reason is not None:
+        _fail(f"the episode wrote a trace no episode could write: {reason}")
     garbage: list[TraceEvent] = list(example.extra["garbage"])
     spliced = list(trace.events)
     for event, at in zip(garbage, example.extra["splice_at"], strict=False):
         spliced.insert(at % (len(spliced) + 1), event)
     for label, events in (("the episode's trace", list(trace.events)),
                           ("garbage events", garbage),
-                          ("the trace with garbage spliced in", spliced)):
-        try:
-            report = grade_events(task, events)
-            step_rewards(task, Trace(header=trace.header, events=tuple(events)))
-        except Exception as error:
-            raise InvariantViolation(
-                f"grading {label} raised {type(error).__name__}: {error}") from error
-        check_report_arithmetic(report)
+                          ("the trace with garbage spliced in", spliced),
+                          ("the trace with garbage spliced in, renumbered", _repaired(spliced))):
+        why = impossible_trace_reason(events)
+        candidate = Trace(header=trace.header, events=tuple(events))
+        graders: tuple[tuple[str, Callable[[SupportTaskSpec, Trace], Any]], ...] = (
+            ("grading", grade), ("step rewards of", step_rewards))
+        for what, call in graders:
+            try:
+                outcome = call(task, candidate)
+            except ImpossibleTraceError as error:
+                if why is None:
+                    _fail(f"{what} {label} rejected a possible trace: {error}")
+                continue
+            except Exception as error:
+                raise InvariantViolation(
+                    f"{what} {label} raised {type(error).__name__}: {error}") from error
+            if why is not None:
+                _fail(f"{what} {label} went ahead on a trace no episode could write ({why}) "
+                      "instead of raising ImpossibleTraceError")
+            if isinstance(outcome, GradeReport):
+                check_report_arithmetic(outcome)
+
+
+def _applicability_strategy(ctx: SuiteContext) -> SearchStrategy[Example]:
+    return ctx.examples(st.fixed_dictionaries({"other": _mixed_sequences(ctx.task)}))
+
+
+def _applicability_explicit(ctx: SuiteContext) -> list[Example]:
+    gold = [[op for op in gold_operations(ctx.task) if op["op"] != "set_status"]]
+    return [Example(turns=[], persona=persona, faults=faults, extra={"other": gold})
+            for persona, faults in _fault_free_worlds(ctx)]
+
+
+def _check_applicability(ctx: SuiteContext, example: Example) -> None:
+    runs: list[tuple[str, GradeReport]] = [
+        ("the drawn turns", ctx.score(example)[0]),
+        ("the other drawn turns", ctx.score(example, example.extra["other"])[0]),
+        ("waiting every turn", ctx.score(example, [])[0]),
+    ]
+    if ctx.oracle is not None:
+        runs.append(("the oracle", grade(ctx.task, ctx.run_oracle(example).trace)))
+    first_label, first = runs[0]
+    for label, report in runs[1:]:
+        if report.dropped != first.dropped:
+            why = {c.name: c.reason for c in (*first.criteria, *report.criteria)
+                   if c.name in set(first.dropped) ^ set(report.dropped)}
+            _fail(f"in the same world, {first_label} leave out {list(first.dropped)} but "
+                  f"{label} leave out {list(report.dropped)}: {why}")
+
+
+def _quitter_explicit(ctx: SuiteContext) -> list[Example]:
+    first = [op for op in gold_operations(ctx.task) if op["op"] != "set_status"]
+    endings = quitter_endings(ctx.task)
+    return [Example(turns=[[*first[: MAX_OPERATIONS_PER_TURN - len(ending)], *ending]],
+                    persona=persona, faults=faults)
+            for persona, faults in _fault_free_worlds(ctx) for ending in endings[:2]]
+
+
+def _quitter_not_applicable(ctx: SuiteContext) -> str | None:
+    if not ctx.task.required_requested_fields:
+        return "the task requires no fields, so no answer is worth waiting for"
+    return None
+
+
+def _check_quitter(ctx: SuiteContext, example: Example) -> None:
+    result = ctx.run(example)
+    if result.steps != 1 or result.termination_reason != "finished":
+        return  # its ending was not applied: not a quitter
+    outlook = ctx.outlook(result.trace)
+    if not outlook.chase_possible:
+        return  # no turn comes after an answer is due: ending at once is not early
+    report = grade(ctx.task, result.trace)
+    oracle = ctx.oracle_score(example)
+    if oracle - report.score < EARLY_END_MARGIN - TOLERANCE:
+        _fail(f"ending the episode at turn 1, before the customer's answers were due, "
+              f"scored {report.score}, within {EARLY_END_MARGIN} of the oracle's {oracle}: "
+              + "; ".join(f"{c.name}={c.value}" for c in report.criteria if c.applies))
+
+
+def _relay_explicit(ctx: SuiteContext) -> list[Example]:
+    task = ctx.task
+    first = [op for op in gold_operations(task) if op["op"] not in ("set_status", "escalate")]
+    escalate = {"op": "escalate", "queue": task.gold_queue, "summary": task.title}
+    return [Example(turns=[[*first[: MAX_OPERATIONS_PER_TURN - 1], escalate],
+                           *[[{"op": "reply", "message": text}]] * (task.max_steps - 1)],
+                    persona=persona, faults=faults)
+            for persona, faults in _fault_free_worlds(ctx)[:1]
+            for text in (FACTLESS_RELAYS[0], FACTLESS_RELAYS[1])]
+
+
+def _relay_not_applicable(ctx: SuiteContext) -> str | None:
+    if not ctx.task.needs_escalation:
+        return "the task needs no escalation, so no team update is relayed"
+    return None
+
+
+def _check_relay(ctx: SuiteContext, example: Example) -> None:
+    report, trace = ctx.score(example)
+    informed = report.criterion("kept_informed")
+    if informed.value is None or informed.value < 1.0:
+        return
+    latest = _latest_update_facts(ctx.task, trace)
+    if latest is None:
+        _fail(f"kept_informed is {informed.value} though no update from "
+              f"{ctx.task.gold_queue} arrived: {informed.reason}")
+        return
+    seq, facts = latest
+    if not facts:
+        return  # an update without facts: any reply after it passes it on
+    replies = _replies_after(trace, seq)
+    if any(group_met(message, facts) for message in replies):
+        return  # a real relay
+    _fail(f"kept_informed is {informed.value} though no public reply after the latest "
+          f"update (event {seq}) carried its facts {list(facts)}; replies after it: "
+          f"{describe_turns(replies)}")
+
+
+def _stuffing_strategy(ctx: SuiteContext) -> SearchStrategy[Example]:
+    return ctx.examples(st.fixed_dictionaries({
+        "turn": st.integers(0, ctx.task.max_steps - 1),
+        "position": st.integers(0, MAX_OPERATIONS_PER_TURN),
+        "split": st.booleans(),
+        "more_pieces": st.integers(0, 2),
+        "order": st.integers(0, 2**16),
+        "separator": st.sampled_from((" ", "\n", " \n\n")),
+    }), sequences=_quiet_sequences(ctx.task))
+
+
+def _stuffing_explicit(ctx: SuiteContext) -> list[Example]:
+    persona, faults = _first_world(ctx)
+    return [Example(turns=[], persona=persona, faults=faults,
+                    extra={"turn": turn, "position": 0, "split": split, "more_pieces": 0,
+                           "order": 0, "separator": " "})
+            for turn in sorted({0, min(2, ctx.task.max_steps - 1)}) for split in (False, True)]
+
+
+def _stuffing_not_applicable(ctx: SuiteContext) -> str | None:
+    if not ctx.task.required_reply_markers:
+        return "the task has no reply markers"
+    return None
+
+
+def _check_stuffing(ctx: SuiteContext, example: Example) -> None:
+    task, extra = ctx.task, example.extra
+    index = extra["turn"]
+    recorder = _Recorder(list(example.turns[:index]))
+    ctx.run(example, agent=recorder)
+    seen = [*brief_texts(task), *recorder.texts_until(index + 1)]
+    pieces = _piece_count(seen, extra["split"], extra["more_pieces"])
+    replies = stuffed_replies(seen, pieces=pieces, order=extra["order"],
+                              separator=extra["separator"])
+    base = _with_room(example.turns, index, room=len(replies))
+    before, _ = ctx.score(example, base)
+    after, _ = ctx.score(example, _inserted(base, index, extra["position"], *replies))
+    b, a = before.criterion("reply_markers"), after.criterion("reply_markers")
+    if a.value != b.value:
+        _fail(f"{len(replies)} public repl{'y' if len(replies) == 1 else 'ies'} made of the "
+              f"{len(seen)} texts the agent had seen by turn {index + 1} changed reply_markers "
+              f"from {b.value} to {a.value} ({a.reason}); the replies: "
+              f"{describe_turns([r['message'] for r in replies])}")
+
+
+def _spray_strategy(ctx: SuiteContext) -> SearchStrategy[Example]:
+    task = ctx.task
+    bases = _weighted((1, _first_turn(task).map(lambda ops: [ops])), (2, _mixed_sequences(task)))
+    return ctx.examples(st.fixed_dictionaries({
+        "turn": st.integers(0, task.max_steps - 1),
+        "queues": st.permutations(task.catalog.queues),
+    }), sequences=bases)
+
+
+def _spray_explicit(ctx: SuiteContext) -> list[Example]:
+    task = ctx.task
+    persona, faults = _first_world(ctx)
+    first = [op for op in gold_operations(task) if op["op"] not in ("set_status", "escalate")]
+    queues = list(task.catalog.queues)
+    gold_first = [task.gold_queue, *(q for q in queues if q != task.gold_queue)]
+    return [Example(turns=[first], persona=persona, faults=faults,
+                    extra={"turn": turn, "queues": order})
+            for order in (gold_first, gold_first[::-1]) for turn in (0, 1)
+            if turn < task.max_steps]
+
+
+def _spray_not_applicable(ctx: SuiteContext) -> str | None:
+    if not [q for q in ctx.task.catalog.queues if q != ctx.task.gold_queue]:
+        return "the catalog has no queue but the gold one"
+    return None
+
+
+def _check_spray(ctx: SuiteContext, example: Example) -> None:
+    task, extra = ctx.task, example.extra
+    index, queues = extra["turn"], list(extra["queues"])
+    sprays = spray_turns(task, queues)
+    padded = list(example.turns) + [[] for _ in range(index - len(example.turns))]
+    honest_turn = ([{"op": "escalate", "queue": task.gold_queue,
+                     "summary": "Please take a look at this ticket."}]
+                   if task.needs_escalation else [])
+    honest_turns = [honest_turn, *([] for _ in sprays[1:])]
+    honest, _ = ctx.score(example, [*padded[:index], *honest_turns, *padded[index:]])
+    spray, trace = ctx.score(example, [*padded[:index], *sprays, *padded[index:]])
+    spray_turn_numbers = range(index + 1, index + 1 + len(sprays))
+    played = [
+        e.payload["op"]["queue"] for e in _until_end(trace.events)
+        if e.kind == "operation" and e.payload.get("turn") in spray_turn_numbers
+        and isinstance(e.payload.get("op"), Mapping) and e.payload["op"].get("op") == "escalate"
+    ]
+    wrong = [q for q in played if q != task.gold_queue]
+    if not wrong:
+        return  # the episode ended before the spray
+    for name, amount in (("wrong_queue", _WRONG_QUEUE_PENALTY),
+                         ("over_escalation", _OVER_ESCALATION_PENALTY)):
+        want = sum((q in task.over_escalation_queues) == (name == "over_escalation")
+                   for q in wrong)
+        got = _penalty_count(spray, name) - _penalty_count(honest, name)
+        cost = _penalty_total(spray, name) - _penalty_total(honest, name)
+        if got != want or not math.isclose(cost, want * amount, abs_tol=TOLERANCE):
+            _fail(f"escalating to every queue at turn {index + 1} ({', '.join(played)}) cost "
+                  f"{got} {name} penalties ({cost:.12g}); the spec says {want} "
+                  f"({want * amount:.12g})")
+    if honest.score > TOLERANCE and spray.score >= honest.score - TOLERANCE:
+        _fail(f"escalating to every queue at turn {index + 1} ({', '.join(played)}) scored "
+              f"{spray.score}, not below {honest.score} for "
+              f"{'the gold escalation alone' if honest_turn else 'no escalation'}: "
+              f"{_breakdown_diff(honest, spray)}")
+
+
+def _filler_strategy(ctx: SuiteContext) -> SearchStrategy[Example]:
+    return ctx.examples(st.fixed_dictionaries({
+        "start": st.integers(0, ctx.task.max_steps - 1),
+        "notes": st.booleans(),
+    }), sequences=_filler_bases(ctx.task))
+
+
+def _filler_explicit(ctx: SuiteContext) -> list[Example]:
+    first = [op for op in gold_operations(ctx.task) if op["op"] != "set_status"]
+    return [Example(turns=[[dict(_GREETING), *first[: MAX_OPERATIONS_PER_TURN - 1]]],
+                    persona=persona,
+                    faults=faults, extra={"start": 0, "notes": notes})
+            for persona, faults in _fault_free_worlds(ctx)[:2] for notes in (False, True)]
+
+
+def _check_filler(ctx: SuiteContext, example: Example) -> None:
+    task, extra = ctx.task, example.extra
+    base = list(example.turns)
+    padded = pad_with_filler(base, start=extra["start"], notes=extra["notes"],
+                             turns_total=task.max_steps)
+    before, _ = ctx.score(example, base)
+    after, trace = ctx.score(example, padded)
+    for b, a in zip(before.criteria, after.criteria, strict=True):
+        if b.value is None or a.value is None or a.value <= b.value + TOLERANCE:
+            continue
+        if a.name == "kept_informed":
+            latest = _latest_update_facts(task, trace)
+            if latest is not None and not latest[1]:
+                continue  # an update without facts: any reply passes it on
+        _fail(f"filler from turn {extra['start'] + 1} raised {a.name} from {b.value} to "
+              f"{a.value}: {a.reason}")
+    want = _expected_spam(trace)
+    got = _penalty_total(after, "spam")
+    if not math.isclose(got, want, abs_tol=TOLERANCE):
+        _fail(f"filler from turn {extra['start'] + 1}: the spam penalty is {got:.12g}; for "
+              f"the public replies beyond the customer's messages, the team updates and "
+              f"{2} the spec says {want:.12g}")
+
+
+def _leak_strategy(ctx: SuiteContext) -> SearchStrategy[Example]:
+    terms = internal_terms(ctx.task) or ("internal",)
+    return _insertion(ctx, term=st.sampled_from(terms), how=st.integers(0, 2))
+
+
+def _leak_explicit(ctx: SuiteContext) -> list[Example]:
+    persona, faults = _first_world(ctx)
+    terms = internal_terms(ctx.task) or ("internal",)
+    return [Example(turns=[], persona=persona, faults=faults,
+                    extra={"turn": 0, "position": 0, "term": terms[0], "how": 0})]
+
+
+def _leak_not_applicable(ctx: SuiteContext) -> str | None:
+    if not internal_terms(ctx.task):
+        return "the task has no internal-only terms (no catalog id with '_', no internal_terms)"
+    return None
+
+
+def _check_leak(ctx: SuiteContext, example: Example) -> None:
+    task, extra = ctx.task, example.extra
+    index = extra["turn"]
+    markers = " ".join(text + "." for text in _group_texts(task.required_reply_markers))
+    message = _leaked(f"Hello, an update on your ticket. {markers}".strip(), [extra["term"]],
+                      extra["how"])
+    op = {"op": "reply", "message": message}
+    base = _with_room(example.turns, index)
+    before, _ = ctx.score(example, base)
+    after, trace = ctx.score(example, _inserted(base, index, extra["position"], op))
+    for name in ("reply_markers", "kept_informed"):
+        if after.criterion(name).value != before.criterion(name).value:
+            _fail(f"a public reply leaking {extra['term']!r} at turn {index + 1} changed {name} "
+                  f"from {before.criterion(name).value} to {after.criterion(name).value}")
+    if not _played(trace, index + 1, op):
+        return
+    had = _penalty_total(before, "leak")
+    want = min(_LEAK_PENALTY_CAP, had + _LEAK_PENALTY)
+    got = _penalty_total(after, "leak")
+    if not math.isclose(got, want, abs_tol=TOLERANCE):
+        _fail(f"a public reply leaking {extra['term']!r} at turn {index + 1} brought the leak "
+              f"penalties from {had:.12g} to {got:.12g}, not {want:.12g}")
 
 
 INVARIANTS: tuple[Invariant, ...] = (
     Invariant("oracle_scores_one",
-              "the oracle scores 1.0 under the task's own persona with no faults, every seed",
-              _oracle_strategy, _check_oracle, _oracle_not_applicable),
+              "the oracle scores 1.0 in every world: each persona, each set of faults, any "
+              "seed",
+              _oracle_strategy, _check_oracle, _oracle_not_applicable, _oracle_explicit),
+    Invariant("applicable_criteria_depend_only_on_the_world",
+              "any two operation sequences (the oracle's, waiting, random ones, gaming "
+              "policies) in the same world leave out the same criteria",
+              _applicability_strategy, _check_applicability, explicit=_applicability_explicit),
     Invariant("score_is_weighted_criteria_minus_penalties",
               "the score is in [0, 1] and equals the weighted criteria minus penalties",
               lambda ctx: ctx.examples(), _check_arithmetic),
@@ -1327,30 +2247,59 @@ INVARIANTS: tuple[Invariant, ...] = (
     Invariant("nothing_after_the_end",
               "events after the end, and turns scripted after a finish, change nothing",
               _after_end_strategy, _check_after_end),
-    Invariant("over_escalation_never_raises_score",
-              "escalating to an over-escalation queue never raises the score, and costs the "
-              "penalty",
-              _over_escalation_strategy, _check_over_escalation, _over_escalation_not_applicable),
+    Invariant("extra_escalation_never_raises_score",
+              "an escalation that is not needed (an over-escalation queue, any other queue) "
+              "never raises the score, and costs its penalty",
+              _extra_escalation_strategy, _check_extra_escalation,
+              _extra_escalation_not_applicable),
     Invariant("later_escalation_never_raises_score",
               "moving an escalation to the gold queue to a later turn never raises the score "
               "(status operations between the two turns are removed from both runs)",
               _later_strategy, _check_later_escalation, _later_not_applicable),
+    Invariant("escalating_to_every_queue_never_pays",
+              "escalating to every queue scores below the gold escalation alone (below no "
+              "escalation where none is needed), and each other queue costs its penalty",
+              _spray_strategy, _check_spray, _spray_not_applicable, _spray_explicit),
     Invariant("reordering_independent_operations_keeps_score",
               "reordering operations of a turn that do not set the same field or the status "
               "never changes the score",
-              _reorder_strategy, _check_reorder),
+              _reorder_strategy, _check_reorder, explicit=_reorder_explicit),
     Invariant("asking_everything_never_earns_full_credit",
               "requesting every catalog field, or raising every risk flag, never earns full "
               "credit on those criteria",
               _everything_strategy, _check_everything, _everything_not_applicable),
+    Invariant("ending_early_scores_well_below_the_oracle",
+              f"ending the episode at turn 1, before the customer's answers were due, scores "
+              f"at least {EARLY_END_MARGIN} below the oracle (tasks that require fields)",
+              lambda ctx: ctx.examples(sequences=quitter_turns(ctx.task)), _check_quitter,
+              _quitter_not_applicable, _quitter_explicit),
+    Invariant("relay_without_the_facts_never_informs",
+              "replies without the facts of the team's latest update (\".\", \"Thanks, the "
+              "team is on it.\", the update with its facts cut out) never earn kept_informed",
+              lambda ctx: ctx.examples(sequences=empty_relay_turns(ctx.task)), _check_relay,
+              _relay_not_applicable, _relay_explicit),
+    Invariant("replies_of_seen_text_earn_no_markers",
+              "public replies made of all the text the agent has seen (ticket, knowledge base, "
+              "messages), cut to the limit or split over replies, earn no reply-marker credit",
+              _stuffing_strategy, _check_stuffing, _stuffing_not_applicable, _stuffing_explicit),
+    Invariant("filler_never_pays",
+              "filling turns to 8 operations with 1,000-character filler raises no criterion, "
+              "and every public reply beyond the conversation's allowance costs the spam "
+              "penalty",
+              _filler_strategy, _check_filler, explicit=_filler_explicit),
+    Invariant("leaking_replies_never_count",
+              "a public reply with internal-only text earns no marker and informs nothing, and "
+              "costs the leak penalty (at most 0.15 in all)",
+              _leak_strategy, _check_leak, _leak_not_applicable, _leak_explicit),
     Invariant("markers_count_only_in_their_channel",
               "markers in the wrong channel (or a search query), or in an over-long message, "
               "never count",
-              _channel_strategy, _check_channels, _channel_not_applicable),
-    Invariant("grader_never_raises",
-              "the grader never raises: on any sequence of operations, on garbage events, on "
-              "garbage spliced into a real trace",
-              _never_raises_strategy, _check_never_raises),
+              _channel_strategy, _check_channels, _channel_not_applicable, _channel_explicit),
+    Invariant("grader_never_raises_and_rejects_impossible_traces",
+              "no sequence of operations makes the simulator or the grader raise; a trace no "
+              "episode could write (events out of order, duplicate sequence numbers, times "
+              "going back, turns skipped) is rejected with ImpossibleTraceError, not graded",
+              _never_raises_strategy, _check_never_raises, explicit=_never_raises_explicit),
 )
 INVARIANT_NAMES: tuple[str, ...] = tuple(inv.name for inv in INVARIANTS)
 _BY_NAME = {inv.name: inv for inv in INVARIANTS}
@@ -1417,6 +2366,8 @@ def run_invariant(
     }
     if derandomize is not None:
         options["derandomize"] = derandomize
+    for explicit in reversed(list(invariant.explicit(ctx))):
+        body = example(explicit)(body)
     test = settings(**options)(given(invariant.strategy(ctx))(body))
     try:
         test()
