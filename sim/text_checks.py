@@ -6,9 +6,11 @@
 - :func:`leaked_terms`: internal-only text in a public reply — catalog ids written as
   identifiers (``platform_engineering``, ``p1_incident``; a one-word id such as
   ``billing`` is an ordinary word) and a task's own ``internal_terms``.
-- :func:`copied_share`: the share of a message's word 5-grams found in text the agent
-  was shown. A reply made of the ticket, the knowledge base and the messages it saw
-  earns no marker credit, however many marker terms that text happens to hold.
+- :func:`shingles` and :func:`copied_share`: a message's word 5-grams, and the share of
+  them found in text the agent was shown: a quick measure for agents that want to keep
+  their own words. The grader's copy rule (``sim.grading``) is stricter: it counts the
+  words covered by seen 5-grams or by whole short seen texts, so pasting short pieces
+  together does not escape it.
 
 Each is a pure function of its arguments, cached: agents repeat their templates.
 """
