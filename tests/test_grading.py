@@ -1161,3 +1161,56 @@ def test_rewards_sum_to_score_when_no_turn_is_played() -> None:
     assert result.termination_reason == "agent_error" and result.steps == 0
     assert math.isclose(math.fsum(step_rewards(task, result.trace)), result.score,
                         abs_tol=1e-9)
+
+
+# --------------------------------------------------------------------------- mutation gaps
+# Tests written against mutants of sim/grading.py that survived the suite (bench/mutation.sh).
+
+
+def test_an_operation_after_the_end_changes_nothing() -> None:
+    gold = {"op": "set_fields", "queue": "platform_engineering"}
+    ended = grade_events(TASKS[API], events_of(
+        (0, "turn", {"turn": 1}), (0, "end", {"reason": "finished", "turn": 1}),
+        op_event(0, gold)))
+    assert value(ended, "queue") == 0.0
+
+
+def test_every_team_update_adds_to_the_spam_allowance() -> None:
+    def trace(count: int) -> list[TraceEvent]:
+        return events_of(
+            (0, "turn", {"turn": 1}),
+            (1800, "team_update", {"text": "On it."}, "team:platform_engineering"),
+            (3000, "team_update", {"text": "Still on it."}, "team:platform_engineering"),
+            (3600, "turn", {"turn": 2}),
+            *(op_event(3600, reply(f"Reply {n}.")) for n in range(count)),
+        )
+
+    assert penalties(grade_events(TASKS[API], trace(4))) == []  # 2 updates + 2
+    assert penalties(grade_events(TASKS[API], trace(5))) == [("spam", 0.02)]
+
+
+def test_a_reply_of_fewer_than_five_words_is_never_a_copy() -> None:
+    # "manual reset link" is in the knowledge base, but four words are the agent's reply.
+    report, _ = play("password_reset_easy", [[reply("Manual reset link sent.")]])
+    assert value(report, "reply_markers") == 0.5
+
+
+def test_a_reply_of_exactly_five_copied_words_is_a_copy() -> None:
+    report, _ = play("password_reset_easy", [[reply("it expires in 30 minutes")]])
+    assert value(report, "reply_markers") == 0.0
+
+
+def test_one_quoted_phrase_at_the_end_of_a_reply_of_ones_own_is_no_copy() -> None:
+    report, _ = play("password_reset_easy", [[reply(
+        "Hello, thanks for your patience today; we checked your account and sent a fresh "
+        "email to you, and it expires in 30 minutes")]])
+    assert value(report, "reply_markers") == 0.5
+
+
+def test_an_update_whose_text_is_not_text_is_graded_without_raising() -> None:
+    report = grade_events(TASKS[API], events_of(
+        (0, "turn", {"turn": 1}), op_event(0, escalate("platform_engineering")),
+        (1800, "team_update", {"text": 20}, "team:platform_engineering"),
+        (2400, "turn", {"turn": 2}), op_event(2400, reply("The team is on it.")),
+    ))
+    assert value(report, "kept_informed") == 1.0  # an update with no facts: any reply
