@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import settings
+
+from sim import grading
 
 settings.register_profile("ci", derandomize=True, max_examples=30, deadline=None,
                           database=None, print_blob=True)
@@ -17,3 +20,14 @@ settings.register_profile("dev")
 settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") == "true" else "dev")
 )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_grader_caches() -> None:
+    """Each test grades with the grader's caches empty: a cache filled by an earlier test
+    would otherwise hide the code that fills it (mutation testing forks its runs from a
+    process whose caches are warm, so a broken cache fill would go unnoticed)."""
+    grading._OUTLOOKS.clear()
+    grading._TASK_SEEN.clear()
+    for cached in (grading._seen_units, grading._units_at, grading._copied_from_task):
+        cached.cache_clear()
