@@ -1214,3 +1214,32 @@ def test_an_update_whose_text_is_not_text_is_graded_without_raising() -> None:
         (2400, "turn", {"turn": 2}), op_event(2400, reply("The team is on it.")),
     ))
     assert value(report, "kept_informed") == 1.0  # an update with no facts: any reply
+
+
+def test_a_wrong_issue_type_scores_zero() -> None:
+    report, _ = play(API, [[{"op": "set_fields", "issue_type": "bug"}], [FINISH]])
+    assert value(report, "issue_type") == 0.0
+
+
+def test_the_results_sla_breached_says_whether_the_sla_was_met() -> None:
+    _, met = play(API, [], agent=OracleAgent(), privileged=True)
+    assert met.sla_breached is False and met.score == 1.0
+    _, missed = play(API, [[FINISH]])
+    assert missed.sla_breached is True
+
+
+def test_a_trace_whose_header_names_no_world_is_graded_as_the_task_is_written() -> None:
+    _, result = play(API, [], agent=OracleAgent(), privileged=True)
+    bare = Trace(header=result.trace.header.model_copy(update={"world": None}),
+                 events=result.trace.events, result=result.trace.result)
+    assert grade(TASKS[API], bare).score == 1.0
+    assert math.isclose(sum(step_rewards(TASKS[API], bare)), 1.0)
+
+
+def test_step_rewards_are_graded_in_the_world_of_the_header() -> None:
+    # A silent customer: the world drops nothing the task as written would keep, and the
+    # oracle's chase counts only in that world.
+    task = TASKS["duplicate_charge_easy"]
+    _, result = play(task.task_id, [], agent=OracleAgent(), privileged=True, persona="silent")
+    assert result.score == 1.0
+    assert math.isclose(sum(step_rewards(task, result.trace)), 1.0)
