@@ -1243,3 +1243,42 @@ def test_step_rewards_are_graded_in_the_world_of_the_header() -> None:
     _, result = play(task.task_id, [], agent=OracleAgent(), privileged=True, persona="silent")
     assert result.score == 1.0
     assert math.isclose(sum(step_rewards(task, result.trace)), 1.0)
+
+
+_SEEN = "we acknowledge the incident and will collect request ids from you today"
+
+
+@pytest.mark.parametrize(
+    "shown",
+    [
+        (600, "customer_nudge", {"text": _SEEN}, "customer"),
+        (600, "customer_complaint", {"text": _SEEN}, "customer"),
+        (600, "customer_answer", {"fields": {"regions": {"value": _SEEN, "status": "wrong"}}},
+         "customer"),
+        (600, "team_ack", {"queue": "billing", "text": _SEEN}, "team:billing"),
+        (600, "team_bounce", {"queue": "billing", "text": _SEEN}, "team:billing"),
+        (600, "team_update", {"queue": "billing", "text": _SEEN}, "team:billing"),
+        (0, "invalid_operation", {"turn": 1, "index": 0, "op": {}, "error": _SEEN}),
+        (0, "invalid_turn", {"turn": 1, "error": _SEEN, "rejected": 1}),
+    ],
+    ids=["nudge", "complaint", "answer", "ack", "bounce", "update", "error", "turn-error"],
+)
+def test_a_reply_copying_any_text_the_agent_was_sent_earns_no_markers(
+        shown: tuple[Any, ...]) -> None:
+    def trace(*before: tuple[Any, ...]) -> list[TraceEvent]:
+        return events_of((0, "turn", {"turn": 1}), *before, (1200, "turn", {"turn": 2}),
+                         op_event(1200, reply(_SEEN)))
+
+    assert value(grade_events(TASKS[API], trace()), "reply_markers") == 0.5  # own words
+    assert value(grade_events(TASKS[API], trace(shown)), "reply_markers") == 0.0
+
+
+def test_a_malformed_answer_entry_does_not_hide_the_fields_after_it() -> None:
+    report = grade_events(TASKS["password_reset_easy"], events_of(
+        (0, "turn", {"turn": 1}), op_event(0, reply("Please confirm.", ["account_email"])),
+        (600, "customer_answer", {"fields": {"screenshot": "oops",
+                                             "account_email": {"value": "a@b.example",
+                                                               "status": "correct"}}},
+         "customer"),
+    ))
+    assert value(report, "fields_collected") == 1.0
