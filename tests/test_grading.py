@@ -1282,3 +1282,12 @@ def test_a_malformed_answer_entry_does_not_hide_the_fields_after_it() -> None:
          "customer"),
     ))
     assert value(report, "fields_collected") == 1.0
+
+
+def test_a_trace_cut_right_after_an_early_finish_already_counts_it_premature() -> None:
+    _, result = play(API, [[reply("Please send these.", API_FIELDS), FINISH]])
+    events = result.trace.events
+    cut = next(e.seq for e in events if e.kind == "operation" and e.payload["op"]["op"] == "finish")
+    prefix = grade_events(TASKS[API], events[:cut + 1])
+    assert prefix.premature_status is True
+    assert prefix.score == grade(TASKS[API], result.trace).score
