@@ -39,10 +39,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.seeds} seeds = {len(results)} oracle episodes in {seconds:.1f} s: "
           f"{len(results) - len(short)} scored 1.0, {len(short)} did not")
     for result in short:
-        report = grade(tasks[result.task_id], result.trace)
-        why = [f"{c.name}={c.value} ({c.reason})" for c in report.criteria
-               if c.applies and c.value != 1.0]
-        why += [f"{p.name} -{p.amount} ({p.reason})" for p in report.penalties]
+        why = grade(tasks[result.task_id], result.trace).shortfall()
         print(f"  {result.task_id} {result.persona} {list(result.faults)} seed "
               f"{result.seed}: {result.score:.3f}, {result.termination_reason}: "
               f"{'; '.join(why)}")

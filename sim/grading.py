@@ -152,6 +152,12 @@ class GradeReport(BaseModel):
     def criterion(self, name: str) -> CriterionResult:
         return next(c for c in self.criteria if c.name == name)
 
+    def shortfall(self) -> list[str]:
+        """What kept the score from 1.0: each criterion below 1 and each penalty, with why."""
+        lost = [f"{c.name}={c.value} ({c.reason})" for c in self.criteria
+                if c.applies and c.value != 1.0]
+        return lost + [f"penalty {p.name} -{p.amount} ({p.reason})" for p in self.penalties]
+
 
 def _f1(given: Iterable[str], gold: Iterable[str]) -> float:
     given_set, gold_set = set(given), set(gold)

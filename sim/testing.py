@@ -1492,10 +1492,7 @@ def _oracle_not_applicable(ctx: SuiteContext) -> str | None:
 def _check_oracle(ctx: SuiteContext, example: Example) -> None:
     result = ctx.run_oracle(example)
     if result.error is not None or not math.isclose(result.score, 1.0, abs_tol=TOLERANCE):
-        report = grade(ctx.task, result.trace)
-        short = [f"{c.name}={c.value} ({c.reason})" for c in report.criteria
-                 if c.applies and c.value != 1.0]
-        short += [f"penalty {p.name} {p.amount} ({p.reason})" for p in report.penalties]
+        short = grade(ctx.task, result.trace).shortfall()
         _fail(f"the oracle scored {result.score}, not 1.0, under persona {example.persona!r} "
               f"with faults {list(example.faults)} (ended {result.termination_reason}"
               f"{', ' + result.error if result.error else ''}): {'; '.join(short)}")

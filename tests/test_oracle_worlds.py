@@ -26,11 +26,7 @@ FAULT_SETS = [c for n in range(len(FAULTS) + 1) for c in itertools.combinations(
 
 
 def _why(task: SupportTaskSpec, result: Any) -> str:
-    report = grade(task, result.trace)
-    short = [f"{c.name}={c.value} ({c.reason})" for c in report.criteria
-             if c.applies and c.value != 1.0]
-    short += [f"{p.name} -{p.amount} ({p.reason})" for p in report.penalties]
-    return "; ".join(short)
+    return "; ".join(grade(task, result.trace).shortfall())
 
 
 @st.composite
