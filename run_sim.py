@@ -9,6 +9,7 @@ check, 2 bad input (with a one-line reason on stderr).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,11 +24,17 @@ from actors.scenario import ScenarioError, format_outcome, load_scenario, run_sc
 from actors.sweep import SweepPlan, check_out_dir, run_sweep
 from sim import EpisodeConfig, Trace, TraceFormatError, grade
 from sim.trace import dumps_line
-from tasks import PERSONAS, TaskLoadError, discover_tasks, get_task, load_task_file
+from tasks import (
+    PERSONAS,
+    TaskLoadError,
+    discover_families,
+    get_task,
+    load_task_file,
+)
 
 SEED_TASK = "api_incident_hard"
 EXECUTORS = ("auto", "inline", "thread", "process")
-JSON_KEYS = ("task_id", "seed", "agent", "persona", "faults", "privileged", "score",
+JSON_KEYS = ("task_id", "variant_hash", "seed", "agent", "persona", "faults", "privileged", "score",
              "breakdown", "termination_reason", "steps", "sim_minutes", "sla_breached",
              "invalid_operations", "error")
 PRIVILEGED_HELP = ("hand the agent a private copy of the whole task, gold included, in "
@@ -131,12 +138,23 @@ def _parser() -> argparse.ArgumentParser:
     grade_cmd.add_argument("--task-file", help="the task file, for a user's own task")
     grade_cmd.add_argument("--json", action="store_true")
 
-    tasks_cmd = sub.add_parser("tasks", help="list the tasks")
+    tasks_cmd = sub.add_parser("tasks", help="list the tasks and families, or show one")
     tasks_cmd.add_argument("--tasks-dir", action="append", default=[])
+    tasks_cmd.add_argument("--json", action="store_true",
+                           help="JSON: a line per task (id, difficulty, kind, title), or the "
+                                "shown variant's whole spec")
+    tasks_cmd.add_argument("--show", metavar="ID",
+                           help="the full spec (gold included) of this task, or of the variant "
+                                "--seed picks from this family")
+    tasks_cmd.add_argument("--seed", type=_whole, default=0,
+                           help="with --show: the seed whose variant to show (default 0)")
 
     check = sub.add_parser("check-task", help="validate a task file and run the invariants")
     check.add_argument("file")
-    check.add_argument("--max-examples", type=_positive(int, "examples"), default=25)
+    check.add_argument("--max-examples", type=_positive(int, "examples"), default=25,
+                       help="examples per invariant (per variant, for a family)")
+    check.add_argument("--variants", type=_positive(int, "variants"), default=20,
+                       help="a family's variants to check: seeds 0 to N-1 (default 20)")
     return parser
 
 
@@ -151,7 +169,7 @@ def _writable(path: str, what: str) -> None:
 
 
 def _cmd_run(args: argparse.Namespace, console: Console) -> int:
-    task = get_task(args.task, args.tasks_dir)
+    task = get_task(args.task, args.tasks_dir, seed=args.seed)
     if args.trace:
         _writable(args.trace, "--trace")
     config = EpisodeConfig(agent_timeout=args.agent_timeout, agent_executor=args.agent_executor)
@@ -183,7 +201,7 @@ def _cmd_scenario(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace, console: Console) -> int:
-    known = list(discover_tasks(args.tasks_dir))
+    known = list(discover_families(args.tasks_dir))
     tasks = _choices_list(known, "tasks")(args.tasks)
     plan = SweepPlan(tasks=tuple(tasks), agent=args.agent, seeds=args.seeds,
                      personas=tuple(args.personas), faults=tuple(args.fault),
@@ -222,14 +240,16 @@ def _cmd_grade(args: argparse.Namespace, console: Console) -> int:
     if trace.result is None:
         raise BadInput(f"{args.trace}: no result line, so the trace is incomplete (cut short?); "
                        "allowed: a whole trace as run_sim.py writes it")
+    seed = trace.header.seed  # a family's variant is the one this seed picks
     try:
-        task = (load_task_file(args.task_file) if args.task_file
-                else get_task(trace.header.task_id, args.tasks_dir))
+        task = (load_task_file(args.task_file, seed) if args.task_file
+                else get_task(trace.header.task_id, args.tasks_dir, seed=seed))
     except TaskLoadError as error:
         raise BadInput(f"{args.trace}: {error}") from None
     if task.content_hash != trace.header.task_hash:
-        raise BadInput(f"{args.trace}: task_hash {trace.header.task_hash} differs from task "
-                       f"{task.task_id!r} ({task.content_hash}); allowed: a trace of this task")
+        what = f"task {task.task_id!r}" + (f" (seed {seed}'s variant)" if task.family else "")
+        raise BadInput(f"{args.trace}: task_hash {trace.header.task_hash} differs from {what} "
+                       f"({task.content_hash}); allowed: a trace of this task")
     try:
         report = grade(task, trace)
     except ImpossibleTraceError as error:
@@ -241,10 +261,26 @@ def _cmd_grade(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _cmd_tasks(args: argparse.Namespace, console: Console) -> int:
+    if args.show is not None:
+        spec = get_task(args.show, args.tasks_dir, seed=args.seed).model_dump(mode="json")
+        print(dumps_line(spec) if args.json else json.dumps(spec, indent=2, ensure_ascii=False))
+        return 0
+    if args.seed:
+        raise BadInput(f"--seed {args.seed}: given without --show; allowed: --seed with --show ID")
+    for task_id, family in discover_families(args.tasks_dir).items():
+        if args.json:
+            print(dumps_line({"id": task_id, "difficulty": family.difficulty,
+                              "kind": family.kind, "title": family.title}))
+        else:
+            print(f"{task_id:<36} {family.difficulty:<7} {family.kind:<7} {family.title}")
+    return 0
+
+
 def _cmd_check_task(args: argparse.Namespace, console: Console) -> int:
     from actors.checks import check_task  # hypothesis loads only for this command
 
-    report = check_task(args.file, max_examples=args.max_examples)
+    report = check_task(args.file, max_examples=args.max_examples, variants=args.variants)
     console.print(report.render(), markup=False)
     return report.exit_code
 
@@ -261,12 +297,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Piped output gets room for the tables rather than rich's 80 columns.
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     commands = {"run": _cmd_run, "scenario": _cmd_scenario, "sweep": _cmd_sweep,
-                "grade": _cmd_grade, "check-task": _cmd_check_task}
+                "grade": _cmd_grade, "tasks": _cmd_tasks, "check-task": _cmd_check_task}
     try:
-        if args.command == "tasks":
-            for task_id, task in discover_tasks(args.tasks_dir).items():
-                print(f"{task_id:<36} {task.difficulty:<7} {task.title}")
-            return 0
         return commands[args.command](args, console)
     except OSError as error:
         where = error.filename or "a file"

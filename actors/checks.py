@@ -28,9 +28,13 @@ from actors.teams import FAULTS
 from actors.world import StandardWorld
 from sim.testing import DEFAULT_MAX_EXAMPLES, InvariantResult, run_property_suite
 from tasks.base import PERSONAS, SupportTaskSpec
-from tasks.registry import load_task_file
+from tasks.family import TaskFamily
+from tasks.registry import load_task_source
 
-__all__ = ["CheckReport", "check_task", "standard_world"]
+__all__ = ["DEFAULT_VARIANTS", "CheckReport", "check_task", "standard_world"]
+
+#: Variants of a family checked by default (seeds 0 to 19): SPEC §7.
+DEFAULT_VARIANTS = 20
 
 
 def standard_world(persona: str, faults: tuple[str, ...]) -> StandardWorld:
@@ -50,6 +54,9 @@ class CheckReport(BaseModel):
     max_examples: int
     results: tuple[InvariantResult, ...]
     seconds: float
+    #: Seeds whose variants were checked (``(0,)`` for a fixed task).
+    seeds: tuple[int, ...] = (0,)
+    kind: str = "task"
 
     @property
     def ok(self) -> bool:
@@ -72,8 +79,10 @@ class CheckReport(BaseModel):
         """A plain-text report: one line per invariant, counterexamples indented below."""
         label = {"passed": "PASS", "failed": "FAIL", "not_applicable": "N/A "}
         where = f" ({self.source})" if self.source else ""
-        lines = [f"check-task {self.task_id}{where}: up to {self.max_examples} examples "
-                 "per invariant"]
+        variants = (f"{len(self.seeds)} variants (seeds {self.seeds[0]}-{self.seeds[-1]}), "
+                    if self.kind == "family" else "")
+        lines = [f"check-task {self.task_id}{where}: {variants}up to {self.max_examples} "
+                 "examples per invariant" + (" and variant" if variants else "")]
         for r in self.results:
             detail = (f"{r.examples} examples, {r.seconds:.1f} s" if r.status != "not_applicable"
                       else r.reason or "")
@@ -87,9 +96,10 @@ class CheckReport(BaseModel):
 
 
 def check_task(
-    task_or_path: SupportTaskSpec | str | Path,
+    task_or_path: SupportTaskSpec | TaskFamily | str | Path,
     *,
     max_examples: int = DEFAULT_MAX_EXAMPLES,
+    variants: int = DEFAULT_VARIANTS,
     invariants: Sequence[str] | None = None,
     personas: Sequence[str] = PERSONAS,
     faults: Sequence[str] = FAULTS,
@@ -103,18 +113,54 @@ def check_task(
     :mod:`sim.testing` (quitters, escalation sprayers, empty relays, leakers, fillers,
     stuffers) are played against the task. With ``derandomize`` (the default) the same
     task gives the same report on every run.
+
+    A family is checked on the variants of seeds ``0 .. variants-1``, each like a task;
+    an invariant passes when it holds on every variant, and a counterexample names the
+    seed of its variant.
     Raises :class:`~tasks.registry.TaskLoadError` only for a file that does not load.
     """
     started = time.perf_counter()
     source: str | None = None
     if isinstance(task_or_path, SupportTaskSpec):
-        task = task_or_path
+        family = TaskFamily.of_task(task_or_path)
+    elif isinstance(task_or_path, TaskFamily):
+        family = task_or_path
     else:
         source = str(task_or_path)
-        task = load_task_file(task_or_path)
-    results = run_property_suite(
-        task, world=standard_world, oracle=OracleAgent, max_examples=max_examples,
-        invariants=invariants, personas=personas, faults=faults, derandomize=derandomize,
-    )
-    return CheckReport(task_id=task.task_id, source=source, max_examples=max_examples,
-                       results=tuple(results), seconds=time.perf_counter() - started)
+        family = load_task_source(task_or_path)
+    if variants < 1:
+        raise ValueError(f"variants {variants}: allowed: a whole number >= 1")
+    seeds = tuple(range(variants)) if family.kind == "family" else (0,)
+    per_seed = [
+        run_property_suite(
+            family.variant(seed), world=standard_world, oracle=OracleAgent,
+            max_examples=max_examples, invariants=invariants, personas=personas,
+            faults=faults, derandomize=derandomize,
+        )
+        for seed in seeds
+    ]
+    results = per_seed[0] if len(seeds) == 1 else [
+        _merged(seeds, [run[i] for run in per_seed]) for i in range(len(per_seed[0]))]
+    return CheckReport(task_id=family.family_id, source=source, max_examples=max_examples,
+                       results=tuple(results), seconds=time.perf_counter() - started,
+                       seeds=seeds, kind=family.kind)
+
+
+def _merged(seeds: Sequence[int], results: Sequence[InvariantResult]) -> InvariantResult:
+    """One invariant over a family's variants: failed if any variant failed (the first
+    failure's counterexample, with its seed), passed if any passed, else not applicable."""
+    failed = [(seed, r) for seed, r in zip(seeds, results, strict=True) if r.failed]
+    passed = any(r.status == "passed" for r in results)
+    first = results[0]
+    status = "failed" if failed else "passed" if passed else "not_applicable"
+    counterexample = None
+    if failed:
+        seed, failure = failed[0]
+        counterexample = (f"variant of seed {seed} ({len(failed)} of {len(seeds)} variants "
+                          f"failed):\n{failure.counterexample or ''}")
+    reasons = sorted({r.reason for r in results if r.status == "not_applicable" and r.reason})
+    return InvariantResult(
+        name=first.name, description=first.description, status=status,
+        examples=sum(r.examples for r in results), counterexample=counterexample,
+        reason="; ".join(reasons) if status == "not_applicable" else None,
+        seconds=sum(r.seconds for r in results))

@@ -516,7 +516,7 @@ def load_scenario(path: str | Path) -> Scenario:
         raise _fail(shown, _validation_message(error)) from None
     folders = [path.parent / folder for folder in file.tasks_dir]
     try:
-        task = get_task(file.task, folders)
+        task = get_task(file.task, folders, seed=file.seed)  # a family's variant
     except TaskLoadError as error:
         key = "task" if "is unknown" in str(error) else "tasks_dir"
         raise _fail(shown, f"{key}: {error}") from None

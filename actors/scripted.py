@@ -1,11 +1,13 @@
-"""The scripted agent: plays a fixed list of turns, then waits."""
+"""The scripted agent: plays a fixed list of turns, then waits; and the turns of a trace."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["ScriptedAgent"]
+from sim.trace import Trace
+
+__all__ = ["ScriptedAgent", "turns_of"]
 
 
 class ScriptedAgent:
@@ -19,3 +21,17 @@ class ScriptedAgent:
     def act(self, observation: Any) -> Any:
         index = observation.turn - 1
         return self.turns[index] if index < len(self.turns) else []
+
+
+def turns_of(trace: Trace) -> list[list[dict[str, Any]]]:
+    """The operations the agent of ``trace`` made, turn by turn, as a script for
+    :class:`ScriptedAgent`: replaying an episode's decisions in another world."""
+    turns: list[list[dict[str, Any]]] = []
+    for event in trace.events:
+        if event.actor != "agent":
+            continue
+        if event.kind == "turn":
+            turns.append([])
+        elif event.kind == "operation" and turns:
+            turns[-1].append(dict(event.payload["op"]))
+    return turns

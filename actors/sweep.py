@@ -33,7 +33,7 @@ from sim.metrics import DEFAULT_PASS_THRESHOLD, summarize
 from sim.results import ResultsWriter, episode_key, read_results
 from sim.runner import run_episodes
 from sim.trace import dumps_line
-from tasks.registry import discover_tasks
+from tasks.registry import discover_families
 
 __all__ = [
     "PLAN_FILE",
@@ -82,7 +82,7 @@ class SweepPlan:
             raise ValueError("no personas to run; allowed: all, or a comma list of personas")
         if self.seeds < 1:
             raise ValueError(f"--seeds {self.seeds}: allowed: a whole number >= 1")
-        known = discover_tasks(self.tasks_dirs)
+        known = discover_families(self.tasks_dirs)
         for task in self.tasks:
             if task not in known:
                 raise ValueError(f"task {task!r} is unknown; allowed: {', '.join(known)}")
@@ -99,11 +99,13 @@ class SweepPlan:
 
     def identity(self) -> dict[str, Any]:
         """What a resumed sweep must share with the one it finishes: the plan, its
-        episode settings and the hash of every task it runs."""
-        known = discover_tasks(self.tasks_dirs)
+        episode settings and the hash of every task it runs (of a family: of the
+        variants its seeds pick)."""
+        known = discover_families(self.tasks_dirs)
+        seeds = range(self.seeds)
         return {**self.describe(), "agent_timeout": self.agent_timeout,
                 "agent_executor": self.agent_executor,
-                "task_hashes": {t: known[t].content_hash for t in self.tasks}}
+                "task_hashes": {t: known[t].fingerprint(seeds) for t in self.tasks}}
 
     def row_privileged(self) -> bool:
         """Whether this plan's result rows say ``privileged`` (a built-in agent that reads
@@ -128,10 +130,10 @@ def _trace_name(row: dict[str, Any]) -> str:
 
 def _run_shard(plan: SweepPlan, shard: Sequence[tuple[str, str, int]], concurrency: int,
                trace_dir: str | None, emit: Callable[[dict[str, Any]], None]) -> None:
-    tasks = discover_tasks(plan.tasks_dirs)
+    families = discover_families(plan.tasks_dirs)
     config = EpisodeConfig(agent_timeout=plan.agent_timeout, agent_executor=plan.agent_executor)
-    jobs = [make_job(tasks[t], plan.agent, seed=s, persona=p, faults=plan.faults, config=config,
-                     privileged=plan.privileged)
+    jobs = [make_job(families[t].variant(s), plan.agent, seed=s, persona=p,
+                     faults=plan.faults, config=config, privileged=plan.privileged)
             for t, p, s in shard]
 
     def on_result(_: int, result: EpisodeResult) -> None:

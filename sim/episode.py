@@ -159,6 +159,8 @@ class EpisodeResult(BaseModel):
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     task_id: str
+    #: The content hash of the task run: which variant of a family (SPEC §7).
+    variant_hash: str
     seed: int
     agent: str
     persona: str
@@ -475,7 +477,7 @@ async def run_episode(
         TraceHeader, task_id=task.task_id, task_hash=task.content_hash, seed=seed,
         agent=agent_name, persona=world.persona, faults=tuple(world.faults),
         config=config.trace_view(), code_version=CODE_VERSION, privileged=privileged,
-        world=outlook,
+        world=outlook, family=task.family, variant_hash=task.content_hash,
     )
     result_line = partial(
         _result_line, grader, termination_reason=state.termination_reason,
@@ -486,8 +488,8 @@ async def run_episode(
                   result=result_line)
     latencies = state.latencies or [0.0]
     return EpisodeResult(
-        task_id=task.task_id, seed=seed, agent=agent_name, persona=world.persona,
-        faults=tuple(world.faults), score=score, breakdown=breakdown,
+        task_id=task.task_id, variant_hash=task.content_hash, seed=seed, agent=agent_name,
+        persona=world.persona, faults=tuple(world.faults), score=score, breakdown=breakdown,
         termination_reason=state.termination_reason, steps=state.turns_taken,
         sim_minutes=state.ended_at // 60, sla_breached=sla_breached,
         invalid_operations=len(grader.invalid_seqs), privileged=privileged, error=state.error,

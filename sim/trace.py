@@ -50,6 +50,7 @@ class TraceHeader(_Line):
     type: Literal["header"] = "header"
     schema_version: int = SCHEMA_VERSION
     task_id: str
+    #: The content hash of the task the episode ran (a family's variant: SPEC §7).
     task_hash: str
     seed: int
     agent: str
@@ -61,6 +62,10 @@ class TraceHeader(_Line):
     privileged: bool = False
     #: What the episode's world lets any agent reach: the grader reads it from here.
     world: WorldOutlook | None = None
+    #: The family the task is a variant of (``None``: a fixed task), and the variant's
+    #: hash (``task_hash`` again, under the name results rows use).
+    family: str | None = None
+    variant_hash: str | None = None
 
 
 class TraceEvent(NamedTuple):

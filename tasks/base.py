@@ -138,6 +138,9 @@ class SupportTaskSpec(_Frozen):
     #: Internal-only words or phrases (hostnames, runbook ids, other customers' names):
     #: a public reply that contains one leaks.
     internal_terms: tuple[str, ...] = ()
+    #: The family this task is a variant of (SPEC §7), set by the loader on what a
+    #: ``FAMILY`` returns; ``None`` for a fixed ``TASK``. Task files leave it unset.
+    family: str | None = None
 
     @field_validator("task_id")
     @classmethod
@@ -262,7 +265,9 @@ class SupportTaskSpec(_Frozen):
     @cached_property
     def content_hash(self) -> str:
         """A stable hash of every field, written in trace headers."""
-        canonical = self.model_dump_json(round_trip=True)
+        # A fixed task hashes as it did before families existed: stored traces still match.
+        canonical = self.model_dump_json(
+            round_trip=True, exclude={"family"} if self.family is None else None)
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     @cached_property

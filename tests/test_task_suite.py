@@ -1,6 +1,8 @@
 """The shipped task suite: every task loads, and together they cover what SPEC §2 asks for.
 
-These tests read only the task files and ``docs/tasks.md``; they need no simulator.
+The coverage checks count the fixed tasks; the checks of one task run on every fixed
+task and on every family's variants of seeds 0-19. These tests read only the task files
+and ``docs/tasks.md``; they need no simulator.
 """
 
 from __future__ import annotations
@@ -11,12 +13,19 @@ from pathlib import Path
 
 import pytest
 
-from tasks import TERMINAL_STATUSES, SupportTaskSpec, discover_tasks
+from tasks import TERMINAL_STATUSES, SupportTaskSpec, discover_families
 
 SEED_ID = "api_incident_hard"
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "tasks.md"
-TASKS: dict[str, SupportTaskSpec] = discover_tasks()
-NEW_TASK_IDS = [task_id for task_id in TASKS if task_id != SEED_ID]
+SOURCES = discover_families()
+TASKS: dict[str, SupportTaskSpec] = {
+    task_id: source.variant(0) for task_id, source in SOURCES.items() if source.kind == "task"}
+FAMILY_IDS = [task_id for task_id, source in SOURCES.items() if source.kind == "family"]
+#: Every task one file gives: the fixed ones, and each family's variants of seeds 0-19.
+VARIANTS: dict[str, SupportTaskSpec] = {
+    **TASKS, **{f"{family_id}@{seed}": SOURCES[family_id].variant(seed)
+                for family_id in FAMILY_IDS for seed in range(20)}}
+NEW_TASK_IDS = [task_id for task_id in VARIANTS if task_id != SEED_ID]
 DELAY_FIELDS = (
     "customer_reply_delay_minutes",
     "team_ack_delay_minutes",
@@ -79,11 +88,12 @@ def test_every_shipped_file_is_a_task_named_after_its_id() -> None:
     stems = {
         p.stem
         for p in tasks_dir.glob("*.py")
-        if p.stem not in {"__init__", "base", "catalog", "registry"} and not p.stem.startswith("_")
+        if p.stem not in {"__init__", "base", "catalog", "errors", "family", "registry"}
+        and not p.stem.startswith("_")
     }
-    assert stems == set(TASKS)
-    for task_id, task in TASKS.items():
-        assert task.task_id == task_id
+    assert stems == set(SOURCES)
+    for task_id, task in VARIANTS.items():
+        assert task.task_id == task_id.split("@")[0]
 
 
 # --- coverage across the suite -------------------------------------------------------
@@ -142,7 +152,7 @@ def test_gold_queues_spread_over_at_least_four_teams() -> None:
 
 
 def test_a_multi_enterprise_incident_besides_the_seed() -> None:
-    found = [tid for tid in NEW_TASK_IDS if _is_multi_enterprise_incident(TASKS[tid])]
+    found = [tid for tid in NEW_TASK_IDS if _is_multi_enterprise_incident(VARIANTS[tid])]
     assert found
 
 
@@ -164,9 +174,9 @@ def test_optional_fields_are_exercised() -> None:
 # --- each task on its own ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("task_id", list(TASKS))
+@pytest.mark.parametrize("task_id", list(VARIANTS))
 def test_gold_values_are_in_the_task_catalog(task_id: str) -> None:
-    task = TASKS[task_id]
+    task = VARIANTS[task_id]
     catalog = task.catalog
     assert task.gold_queue in catalog.queues
     assert task.gold_priority in catalog.priorities
@@ -178,18 +188,18 @@ def test_gold_values_are_in_the_task_catalog(task_id: str) -> None:
     assert set(task.over_escalation_queues) <= set(catalog.queues)
 
 
-@pytest.mark.parametrize("task_id", list(TASKS))
+@pytest.mark.parametrize("task_id", list(VARIANTS))
 def test_required_replies_never_trip_a_forbidden_group(task_id: str) -> None:
-    task = TASKS[task_id]
+    task = VARIANTS[task_id]
     everything = " ".join(term for group in task.required_reply_markers for term in group)
     for forbidden in task.forbidden_reply_markers:
         assert not all(_has_term(everything, term) for term in forbidden), forbidden
 
 
-@pytest.mark.parametrize("task_id", list(TASKS))
+@pytest.mark.parametrize("task_id", list(VARIANTS))
 def test_oracle_can_meet_the_sla_within_max_steps(task_id: str) -> None:
     """Turn k is at (k-1) x sla_step_cost minutes; replies, answers and updates as in SPEC §3."""
-    task = TASKS[task_id]
+    task = VARIANTS[task_id]
     delay = task.customer_reply_delay_minutes
     required = set(task.required_requested_fields)
     fields_ready_turn = 1
@@ -213,7 +223,7 @@ def test_oracle_can_meet_the_sla_within_max_steps(task_id: str) -> None:
 @pytest.mark.parametrize("task_id", NEW_TASK_IDS)
 def test_every_gold_value_is_derivable_from_ticket_and_kb(task_id: str) -> None:
     """The agent reads the ticket and the KB: they must name every value the grader expects."""
-    task = TASKS[task_id]
+    task = VARIANTS[task_id]
     text = _visible_text(task)
     words = [task.gold_queue, task.gold_priority, task.gold_issue_type, task.gold_resolution_code]
     words += list(task.required_requested_fields) + list(task.risk_flags)
@@ -232,9 +242,10 @@ def test_every_gold_value_is_derivable_from_ticket_and_kb(task_id: str) -> None:
 # --- the coverage document -----------------------------------------------------------
 
 
-def _doc_rows() -> dict[str, list[str]]:
+def _doc_rows(section: str = "## Tasks") -> dict[str, list[str]]:
     rows: dict[str, list[str]] = {}
-    for line in DOCS.read_text(encoding="utf-8").splitlines():
+    text = DOCS.read_text(encoding="utf-8").split(section + "\n", 1)[1].split("\n## ", 1)[0]
+    for line in text.splitlines():
         match = re.match(r"^\|\s*`([a-z0-9_]+)`\s*\|(.*)\|\s*$", line)
         if match:
             cells = [cell.strip().strip("`") for cell in match.group(2).split("|")]
@@ -254,3 +265,17 @@ def test_docs_table_matches_the_task_files() -> None:
         assert status == task.gold_status, task_id
         assert kind == _kind(task), task_id
         assert cells[5], task_id
+
+
+def test_docs_families_table_matches_the_family_files() -> None:
+    rows = _doc_rows("## Families")
+    assert set(rows) == set(FAMILY_IDS)
+    for family_id, cells in rows.items():
+        difficulty, tuples = cells[:2]
+        assert difficulty == SOURCES[family_id].difficulty, family_id
+        golds = {(t.gold_queue, t.gold_priority, t.gold_issue_type, t.gold_status,
+                  t.gold_resolution_code, tuple(sorted(t.risk_flags)),
+                  t.required_requested_fields)
+                 for t in (SOURCES[family_id].variant(seed) for seed in range(20))}
+        assert tuples == str(len(golds)), family_id
+        assert cells[2], family_id
