@@ -509,7 +509,7 @@ def _task_dump(task: SupportTaskSpec) -> dict[str, Any]:
 
 def measure(task_ids: Sequence[str], seed: int) -> dict[str, Any]:
     """Play every row on every task; the report that :func:`main` prints and writes."""
-    tasks = [get_task(task_id) for task_id in task_ids]
+    tasks = [get_task(task_id, seed=seed) for task_id in task_ids]  # a family's variant
     rows: dict[str, dict[str, dict[str, Any]]] = {}
     for row in ROWS:
         results = simulate_many(_jobs(row, tasks, seed))
@@ -518,10 +518,10 @@ def measure(task_ids: Sequence[str], seed: int) -> dict[str, Any]:
     # reach the rows above, only the episodes that come after it on purpose.
     results = simulate_many(_jobs(TAMPER, tasks, seed))
     rows[TAMPER.name] = {r.task_id: _episode(r) for r in results}
-    tasks_after = [get_task(task_id) for task_id in task_ids]  # what a later run would use
+    tasks_after = [get_task(task_id, seed=seed) for task_id in task_ids]  # what a later run uses
     after = simulate_many(_jobs(AFTER_TAMPER, tasks_after, seed))
     rows[AFTER_TAMPER.name] = {r.task_id: _episode(r) for r in after}
-    fresh = discover_tasks()
+    fresh = discover_tasks(seed=seed)
     rows[REGRADED] = {r.task_id: {"score": _regrade(fresh[r.task_id], r)} for r in after}
     modified = [task_id for task_id, task in zip(task_ids, tasks_after, strict=True)
                 if _task_dump(task) != _task_dump(fresh[task_id])]

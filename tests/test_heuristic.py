@@ -1,8 +1,10 @@
 """The heuristic agent: a fair baseline that reads only what an agent sees.
 
-It must never read a task's gold fields, beat the random agent on every task, never
-send an invalid operation, and be deterministic (the same seed gives the same trace,
-in any process).
+It must never read a task's gold fields, never send an invalid operation, leak, spam or
+end early, and be deterministic (the same seed gives the same trace, in any process): on
+the fixed tasks and on a variant of every family. Its quality is held to the fixed tasks
+(close to the oracle, well above random); on the families, which it was not written
+against, it must still beat the random agent, and its mean is reported in the README.
 """
 
 from __future__ import annotations
@@ -29,12 +31,18 @@ from sim.observation import InboundMessage, Observation, TicketView
 from sim.operations import MAX_NOTE_CHARS, MAX_OPERATIONS_PER_TURN, MAX_REPLY_CHARS, parse_turn
 from sim.ticket import check_operation
 from sim.trace import Trace
-from tasks import DEFAULT_CATALOG, PERSONAS, KnowledgeSnippet, SupportTaskSpec, discover_tasks
+from tasks import DEFAULT_CATALOG, PERSONAS, KnowledgeSnippet, SupportTaskSpec, discover_families
 from tasks.base import TaskBrief
 from tasks.catalog import Catalog
 
-TASKS: dict[str, SupportTaskSpec] = discover_tasks()
+SOURCES = discover_families()
+#: A variant of each family that is not seed 0's, next to the fixed tasks.
+FAMILY_SEED = 3
+TASKS: dict[str, SupportTaskSpec] = {
+    task_id: source.variant(FAMILY_SEED) for task_id, source in SOURCES.items()}
 TASK_IDS = sorted(TASKS)
+FIXED_IDS = [task_id for task_id in TASK_IDS if SOURCES[task_id].kind == "task"]
+FAMILY_IDS = [task_id for task_id in TASK_IDS if SOURCES[task_id].kind == "family"]
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -143,13 +151,14 @@ async def test_without_a_brief_it_searches_the_knowledge_base_first() -> None:
         assert result.invalid_operations == 0
         first = [p["op"]["op"] for t, kind, p in _operations(result.trace) if t == 0]
         assert first == ["search_kb", "reply"], (task_id, first)
-        assert result.score >= 0.7, (task_id, result.breakdown)
+        if task_id in FIXED_IDS:
+            assert result.score >= 0.7, (task_id, result.breakdown)
 
 
 # --------------------------------------------------------------------------- quality
 
 
-@pytest.mark.parametrize("task_id", TASK_IDS)
+@pytest.mark.parametrize("task_id", FIXED_IDS)
 async def test_beats_the_random_agent(task_id: str) -> None:
     task = TASKS[task_id]
     seeds = range(4)
@@ -161,10 +170,20 @@ async def test_beats_the_random_agent(task_id: str) -> None:
 async def test_cooperative_mean_is_a_strong_baseline() -> None:
     scores = [
         (await simulate(TASKS[task_id], "heuristic", seed=seed, persona="cooperative")).score
-        for task_id in TASK_IDS
+        for task_id in FIXED_IDS
         for seed in range(2)
     ]
     assert statistics.mean(scores) >= 0.75
+
+
+def test_on_the_families_it_beats_the_random_agent() -> None:
+    """Variants it was not written against: far from the oracle (README), above random."""
+    jobs = {agent: [make_job(SOURCES[f].variant(seed), agent, seed=seed, persona=persona)
+                    for f in FAMILY_IDS for seed in range(10) for persona in PERSONAS]
+            for agent in ("heuristic", "random")}
+    means = {agent: statistics.mean(r.score for r in simulate_many(batch))
+             for agent, batch in jobs.items()}
+    assert means["heuristic"] > means["random"] + 0.15, means
 
 
 @pytest.mark.parametrize("task_id", TASK_IDS)
@@ -226,12 +245,16 @@ def _replies(result: EpisodeResult) -> list[tuple[int, dict[str, Any]]]:
 
 def test_no_premature_ending_leak_or_spam_in_any_world(every_world: list[Played]) -> None:
     """It waits for the customer's answers before resolving or finishing, writes no
-    catalog id in a public reply and replies no more than the conversation calls for."""
+    catalog id in a public reply and replies no more than the conversation calls for.
+    (On a family, routing to the wrong team is a mistake of judgement, not of manners.)"""
+    routing = {"wrong_queue", "over_escalation"}
     for played in every_world:
         where = (played.task_id, played.persona, played.faults)
         assert played.result.termination_reason in ("finished", "max_steps"), where
         assert not played.report.premature_status, (where, played.report.criteria)
-        assert played.report.penalties == (), (where, played.report.penalties)
+        penalties = [p for p in played.report.penalties
+                     if played.task_id in FIXED_IDS or p.name not in routing]
+        assert penalties == [], (where, penalties)
 
 
 def test_it_chases_a_silent_customer_once_when_even_a_slow_one_would_have_answered(
@@ -254,7 +277,7 @@ def test_it_chases_a_silent_customer_once_when_even_a_slow_one_would_have_answer
         assert fields == asked
         assert played.report.breakdown()["follow_up_handling"] in (None, 1.0)
         chased += 1
-    assert chased >= len(TASK_IDS) // 2
+    assert chased >= len(FIXED_IDS) // 2
 
 
 def test_it_parks_the_ticket_pending_while_the_customer_owes_fields(
@@ -305,7 +328,8 @@ def test_a_catalog_id_in_a_runbook_line_reaches_the_customer_as_words() -> None:
 
 
 def test_mean_over_every_world_is_close_to_the_oracle(every_world: list[Played]) -> None:
-    assert statistics.mean(p.result.score for p in every_world) >= 0.95
+    fixed = [p.result.score for p in every_world if p.task_id in FIXED_IDS]
+    assert statistics.mean(fixed) >= 0.95
 
 
 # --------------------------------------------------------------------------- determinism

@@ -222,17 +222,23 @@ def test_oracle_can_meet_the_sla_within_max_steps(task_id: str) -> None:
 
 @pytest.mark.parametrize("task_id", NEW_TASK_IDS)
 def test_every_gold_value_is_derivable_from_ticket_and_kb(task_id: str) -> None:
-    """The agent reads the ticket and the KB: they must name every value the grader expects."""
+    """The agent reads the ticket and the KB: they must name every catalog value the grader
+    expects. A fixed task also names its marker terms and says "escalate to <queue>" or
+    "status <status>"; a family's markers may be facts the agent works out from the ticket
+    and the policy (the days left before a deadline), and its rules may be phrased freely."""
     task = VARIANTS[task_id]
     text = _visible_text(task)
     words = [task.gold_queue, task.gold_priority, task.gold_issue_type, task.gold_resolution_code]
     words += list(task.required_requested_fields) + list(task.risk_flags)
-    words += [term for group in task.required_reply_markers for term in group]
-    words += [term for group in task.required_note_markers for term in group]
-    words += [term for group in task.forbidden_reply_markers for term in group]
     words += list(task.over_escalation_queues)
+    if task.family is None:
+        words += [term for group in task.required_reply_markers for term in group]
+        words += [term for group in task.required_note_markers for term in group]
+        words += [term for group in task.forbidden_reply_markers for term in group]
     missing = [w for w in words if not _has_term(text, w)]
     assert not missing, missing
+    if task.family is not None:
+        return
     if task.gold_status == "escalated":
         assert _has_term(text, f"escalate to {task.gold_queue}")
     else:
