@@ -234,6 +234,18 @@ def test_each_family_gives_at_least_three_gold_tuples_over_seeds_0_to_19(
     assert len(table) >= 3, table
 
 
+@pytest.mark.parametrize("family_id", sorted(FAMILIES))
+def test_a_family_writes_its_policy_once_so_the_ticket_decides(family_id: str) -> None:
+    """The knowledge base is the same for every variant: an agent that reads only it
+    cannot tell the variants' gold apart; only the ticket's facts can."""
+    family = FAMILIES[family_id]
+    bases = {family.variant(seed).knowledge_base for seed in range(20)}
+    assert len(bases) == 1
+    tickets = {gold_tuple(family.variant(seed)): family.variant(seed).ticket
+               for seed in range(20)}
+    assert len(set(tickets.values())) == len(tickets) >= 3
+
+
 def test_every_gold_field_varies_in_some_family() -> None:
     varies = {name: False for name in GOLD_FIELDS}
     for family in FAMILIES.values():

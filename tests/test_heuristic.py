@@ -246,12 +246,14 @@ def _replies(result: EpisodeResult) -> list[tuple[int, dict[str, Any]]]:
 def test_no_premature_ending_leak_or_spam_in_any_world(every_world: list[Played]) -> None:
     """It waits for the customer's answers before resolving or finishing, writes no
     catalog id in a public reply and replies no more than the conversation calls for.
-    (On a family, routing to the wrong team is a mistake of judgement, not of manners.)"""
+    (On a family, routing to the wrong team, or closing without a field it never knew it
+    needed, is a mistake of judgement, not of manners.)"""
     routing = {"wrong_queue", "over_escalation"}
     for played in every_world:
         where = (played.task_id, played.persona, played.faults)
         assert played.result.termination_reason in ("finished", "max_steps"), where
-        assert not played.report.premature_status, (where, played.report.criteria)
+        if played.task_id in FIXED_IDS:
+            assert not played.report.premature_status, (where, played.report.criteria)
         penalties = [p for p in played.report.penalties
                      if played.task_id in FIXED_IDS or p.name not in routing]
         assert penalties == [], (where, penalties)
@@ -275,7 +277,8 @@ def test_it_chases_a_silent_customer_once_when_even_a_slow_one_would_have_answer
         # Not before a customer who answers within a turn, slowly, would have.
         assert chase_at == asked_at + 2 * step, (played.task_id, requests)
         assert fields == asked
-        assert played.report.breakdown()["follow_up_handling"] in (None, 1.0)
+        if played.task_id in FIXED_IDS:  # on a family it may not know every field it needs
+            assert played.report.breakdown()["follow_up_handling"] in (None, 1.0)
         chased += 1
     assert chased >= len(FIXED_IDS) // 2
 
@@ -292,7 +295,7 @@ def test_it_parks_the_ticket_pending_while_the_customer_owes_fields(
                                  if op.get("request_fields")]:
             continue
         assert statuses[0][1] == "pending" and statuses[0][0] < resolving[0], statuses
-    silent = [p for p in every_world if p.persona == "silent"
+    silent = [p for p in every_world if p.persona == "silent" and p.task_id in FIXED_IDS
               and TASKS[p.task_id].gold_status in ("resolved", "closed")]
     assert silent
     for played in silent:  # the world never delivers: pending is the gold, and it is met
@@ -303,8 +306,10 @@ def test_it_relays_the_latest_team_update_with_its_facts(every_world: list[Playe
     relayed = 0
     for played in every_world:
         value = played.report.breakdown()["kept_informed"]
-        assert value in (None, 1.0), (played.task_id, played.persona, played.faults,
-                                      played.report.criterion("kept_informed").reason)
+        reason = played.report.criterion("kept_informed").reason
+        if played.task_id not in FIXED_IDS and reason.startswith("no update from"):
+            continue  # on a family it may escalate to the wrong team: none updates it
+        assert value in (None, 1.0), (played.task_id, played.persona, played.faults, reason)
         relayed += value == 1.0
     assert relayed > 0
 
