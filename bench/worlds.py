@@ -1,8 +1,9 @@
 """The oracle in every world: ``python -m bench.worlds [--seeds N]``.
 
 Runs the built-in oracle on every shipped task × persona × fault set (every subset of
-the faults) × seeds (each family on the variant its seed picks), and prints how many episodes scored 1.0; any that did not are listed
-with the criteria and penalties that cost them. Grading version 2 promises 1.0 in every
+the faults) × seeds (each family on the variant its seed picks), and prints how many
+episodes scored 1.0; any that did not are listed with the criteria and penalties that
+cost them. Grading version 2 promises 1.0 in every
 world (SPEC §4); the property suite checks it on random worlds, this checks all of them.
 Exit status 1 if any episode scored below 1.0.
 """
