@@ -17,6 +17,8 @@ note must carry), timestamps, amounts, and the owning team's reference and ETA.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sim.draws import Draws
 from tasks.base import KnowledgeSnippet, SupportTaskSpec, SupportTicket
 
@@ -134,6 +136,24 @@ def _ticket_header(case: str, extra: str = "") -> str:
     return f"[Helpdesk: case {case}{extra}]\n"
 
 
+
+def _variant(**fields: Any) -> SupportTaskSpec:
+    """A variant: what every branch shares (the policy, the title, the turn length), plus
+    the branch's own ``fields``."""
+    return SupportTaskSpec(
+        task_id=FAMILY_ID,
+        difficulty="easy",
+        title="Customer cannot sign in",
+        objective=(
+            "Work out why the customer cannot get into the account, route the ticket by the "
+            "sign-in policy and take the next step it prescribes."
+        ),
+        knowledge_base=_KNOWLEDGE_BASE,
+        sla_step_cost=15,
+        internal_terms=_INTERNAL_TERMS,
+        **fields,
+    )
+
 def FAMILY(draw: Draws) -> SupportTaskSpec:
     name = draw.choice(_PEOPLE)
     first = name.split()[0]
@@ -188,20 +208,12 @@ def FAMILY(draw: Draws) -> SupportTaskSpec:
         if cause == "locked":
             reply_markers += (("unlocked",),)
         outcome = draw.choice(("complete", "complete", "partial"))
-        return SupportTaskSpec(
-            task_id=FAMILY_ID,
-            difficulty="easy",
-            title="Customer cannot sign in",
-            objective=(
-                "Work out why the customer cannot get into the account, route the ticket by the "
-                "sign-in policy and take the next step it prescribes."
-            ),
+        return _variant(
             ticket=SupportTicket(
                 customer_name=name, customer_tier=tier, company=company, subject=subject,
                 body=_ticket_header(case) + story, region=region, affected_users=1,
                 sla_minutes_remaining=draw.choice((240, 360, 480)),
             ),
-            knowledge_base=_KNOWLEDGE_BASE,
             gold_queue="account_management",
             gold_priority=priority,
             gold_issue_type="account_access",
@@ -217,10 +229,8 @@ def FAMILY(draw: Draws) -> SupportTaskSpec:
             follow_up_message=(
                 f"Account management: login email matched on {case}, manual reset issued."
             ),
-            sla_step_cost=15,
             over_escalation_queues=("security",),
             max_steps=6,
-            internal_terms=_INTERNAL_TERMS,
         )
 
     if branch == "takeover":
@@ -263,20 +273,12 @@ def FAMILY(draw: Draws) -> SupportTaskSpec:
         sec_ref = f"SEC-{draw.randint(1000, 9999)}"
         eta = draw.choice((30, 45, 60, 90, 120))
         outcome = draw.choice(("complete", "partial", "none"))
-        return SupportTaskSpec(
-            task_id=FAMILY_ID,
-            difficulty="easy",
-            title="Customer cannot sign in",
-            objective=(
-                "Work out why the customer cannot get into the account, route the ticket by the "
-                "sign-in policy and take the next step it prescribes."
-            ),
+        return _variant(
             ticket=SupportTicket(
                 customer_name=name, customer_tier=tier, company=company, subject=subject,
                 body=_ticket_header(case) + story, region=region, affected_users=users,
                 sla_minutes_remaining=draw.choice((90, 120, 180)),
             ),
-            knowledge_base=_KNOWLEDGE_BASE,
             gold_queue="security",
             gold_priority=priority,
             gold_issue_type="security_incident",
@@ -296,11 +298,9 @@ def FAMILY(draw: Draws) -> SupportTaskSpec:
                 f"Security: all sessions for {first}'s account revoked under {sec_ref}; "
                 f"reviewing the sign-in history now, next update in {eta} minutes."
             ),
-            sla_step_cost=15,
             over_escalation_queues=("billing",),
             under_escalation_deadline_step=2,
             max_steps=7,
-            internal_terms=_INTERNAL_TERMS,
         )
 
     # SSO: enterprise workspaces only.
@@ -326,20 +326,12 @@ def FAMILY(draw: Draws) -> SupportTaskSpec:
     eta = draw.choice((15, 20, 25, 40))
     outcome = draw.choice(("complete", "partial"))
     wrong = draw.choice(("org_id", "error_message"))
-    return SupportTaskSpec(
-        task_id=FAMILY_ID,
-        difficulty="easy",
-        title="Customer cannot sign in",
-        objective=(
-            "Work out why the customer cannot get into the account, route the ticket by the "
-            "sign-in policy and take the next step it prescribes."
-        ),
+    return _variant(
         ticket=SupportTicket(
             customer_name=name, customer_tier="enterprise", company=company, subject=subject,
             body=_ticket_header(case, f" · SSO: {idp}") + story, region=region,
             affected_users=locked, sla_minutes_remaining=draw.choice((60, 90, 120)),
         ),
-        knowledge_base=_KNOWLEDGE_BASE,
         gold_queue="platform_engineering",
         gold_priority="urgent" if p1 else "high",
         gold_issue_type="account_access",
@@ -361,9 +353,7 @@ def FAMILY(draw: Draws) -> SupportTaskSpec:
             f"Identity team: {idp} assertions for {company} are failing validation; tracking "
             f"as {team_ref}, next update in {eta} minutes."
         ),
-        sla_step_cost=15,
         over_escalation_queues=("security",),
         under_escalation_deadline_step=2,
         max_steps=7,
-        internal_terms=_INTERNAL_TERMS,
     )

@@ -20,6 +20,8 @@ security team's reference and ETA.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sim.draws import Draws
 from tasks.base import KnowledgeSnippet, SupportTaskSpec, SupportTicket
 
@@ -240,20 +242,12 @@ def _cross_tenant(draw: Draws, name: str, company: str) -> SupportTaskSpec:
     eta = draw.choice((30, 45, 60, 90))
     action = ("the export job isolated" if surface == "export"
               else "the shared view taken offline")
-    return SupportTaskSpec(
-        task_id=FAMILY_ID,
-        difficulty="hard",
-        title="Customer sees data that may not be theirs",
-        objective=(
-            "Decide whose data the customer is seeing, route and prioritise the ticket as the "
-            "policy says, collect the evidence it asks for and reply without speculating."
-        ),
+    return _variant(
         ticket=SupportTicket(
             customer_name=name, customer_tier=tier, company=company, subject=subject,
             body=header + story, region=region, affected_users=draw.randint(20, 1500),
             sla_minutes_remaining=draw.choice((45, 60, 90)),
         ),
-        knowledge_base=_KNOWLEDGE_BASE,
         gold_queue="security",
         gold_priority="urgent",
         gold_issue_type="security_incident",
@@ -327,20 +321,12 @@ def _own_sharing(draw: Draws, name: str, company: str) -> SupportTaskSpec:
         queue = "account_management"
         reply = (("organisation-wide sharing",), (sibling,))
     outcome = draw.choice(("complete", "complete", "partial"))
-    return SupportTaskSpec(
-        task_id=FAMILY_ID,
-        difficulty="hard",
-        title="Customer sees data that may not be theirs",
-        objective=(
-            "Decide whose data the customer is seeing, route and prioritise the ticket as the "
-            "policy says, collect the evidence it asks for and reply without speculating."
-        ),
+    return _variant(
         ticket=SupportTicket(
             customer_name=name, customer_tier=tier, company=company, subject=subject,
             body=body, region=region, affected_users=draw.randint(5, 400),
             sla_minutes_remaining=draw.choice((240, 360, 480)),
         ),
-        knowledge_base=_KNOWLEDGE_BASE,
         gold_queue=queue,
         gold_priority="normal" if tier in ("business", "enterprise") else "low",
         gold_issue_type="how_to",
@@ -360,6 +346,22 @@ def _own_sharing(draw: Draws, name: str, company: str) -> SupportTaskSpec:
         forbidden_reply_markers=_FORBIDDEN,
     )
 
+
+
+def _variant(**fields: Any) -> SupportTaskSpec:
+    """A variant: what every branch shares (the policy, the title), plus the branch's
+    own ``fields``."""
+    return SupportTaskSpec(
+        task_id=FAMILY_ID,
+        difficulty="hard",
+        title="Customer sees data that may not be theirs",
+        objective=(
+            "Decide whose data the customer is seeing, route and prioritise the ticket as the "
+            "policy says, collect the evidence it asks for and reply without speculating."
+        ),
+        knowledge_base=_KNOWLEDGE_BASE,
+        **fields,
+    )
 
 def FAMILY(draw: Draws) -> SupportTaskSpec:
     name = draw.choice(_PEOPLE)
