@@ -1,7 +1,10 @@
 """What the command line shows a person: transcripts, grade reports, sweep summaries.
 
 Rendered with rich; colour and the progress bar switch off by themselves when the
-output is not a terminal, so piped output stays plain text.
+output is not a terminal, so piped output stays plain text. What an agent, a task or a
+trace wrote is data: it is shown literally (as :class:`~rich.text.Text`, never parsed as
+rich markup, so ``[/bold]`` in a reply neither crashes nor styles anything) and with
+secrets redacted (:mod:`sim.secrets`), like every line written to a file.
 """
 
 from __future__ import annotations
@@ -11,34 +14,92 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from sim.grading import GradeReport
+from sim.secrets import redact
 from sim.trace import Trace
 from sim.transcript import describe_event, sla_countdown
+from tasks.base import SupportTaskSpec, SupportTicket
 
-__all__ = ["print_report", "print_summary", "print_transcript", "sweep_progress"]
+__all__ = [
+    "RedactingConsole",
+    "literal",
+    "print_report",
+    "print_summary",
+    "print_transcript",
+    "sweep_progress",
+]
 
 _ACTOR_STYLE = {"agent": "cyan", "customer": "green", "sla_monitor": "red"}
 
 
-def print_transcript(console: Console, trace: Trace, sla_deadline_seconds: int) -> None:
-    """Who said what, when, on the simulated clock, with the SLA countdown at each turn."""
+def literal(text: object, style: str = "") -> Text:
+    """``text`` as rich shows it verbatim: no markup, secrets redacted."""
+    return Text(redact(str(text)), style=style)
+
+
+class RedactingConsole(Console):
+    """A console that redacts secrets from every string it is asked to print.
+
+    Tables and texts made here are redacted cell by cell already; this catches the
+    strings the command line prints itself (an error message, a scenario's outcome).
+    """
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        markup = kwargs.get("markup")
+        markup = self._markup if markup is None else markup
+        super().print(*(self._redacted(o, markup) for o in objects), **kwargs)
+
+    @staticmethod
+    def _redacted(obj: Any, markup: bool) -> Any:
+        if isinstance(obj, str):
+            shown = redact(obj)
+            if shown != obj and markup:  # "[redacted:NAME]" would read as a style tag
+                shown = shown.replace("[redacted:", "\\[redacted:")
+            return shown
+        if isinstance(obj, Text) and redact(obj.plain) != obj.plain:
+            return literal(obj.plain, str(obj.style))  # its spans' styles go with the secret
+        return obj
+
+
+def _ticket_text(ticket: SupportTicket) -> Text:
+    """The ticket as the customer filed it, as the agent sees it before turn 1."""
+    text = Text()
+    text.append("TICKET ", style="bold")
+    text.append(redact(ticket.subject), style="bold")
+    text.append(redact(f"\nfrom {ticket.customer_name}, {ticket.company} ({ticket.customer_tier}"
+                       f" tier), region {ticket.region}, {ticket.affected_users} affected "
+                       f"user(s), SLA {ticket.sla_minutes_remaining} min\n{ticket.body}"))
+    return text
+
+
+def print_transcript(console: Console, trace: Trace, task: SupportTaskSpec) -> None:
+    """The ticket ``task`` opens with, then who said what, when, on the simulated clock,
+    with the SLA countdown at each turn. Every text is shown literally (see the module)."""
     h = trace.header
-    console.print(f"[bold]{h.task_id}[/]  seed {h.seed}  agent {h.agent}  persona {h.persona}"
-                  f"  faults {', '.join(h.faults) or 'none'}"
-                  + ("  [bold]privileged[/] (the agent was handed the gold)" if h.privileged
-                     else ""))
+    head = Text()
+    head.append(redact(h.task_id), style="bold")
+    head.append(redact(f"  seed {h.seed}  agent {h.agent}  persona {h.persona}"
+                       f"  faults {', '.join(h.faults) or 'none'}"))
+    if h.privileged:
+        head.append("  ")
+        head.append("privileged", style="bold")
+        head.append(" (the agent was handed the gold)")
+    console.print(head)
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     table.add_column("sim time", justify="right", no_wrap=True)
     table.add_column("who", no_wrap=True)
     table.add_column("what")
+    table.add_row("0m00s", literal("customer", _ACTOR_STYLE["customer"]),
+                  _ticket_text(task.ticket))
     for event in trace.events:
         text = describe_event(event.kind, event.payload)
         if event.kind == "turn":
-            text += "   " + sla_countdown(sla_deadline_seconds, event.t)
+            text += "   " + sla_countdown(task.sla_deadline_seconds, event.t)
         style = _ACTOR_STYLE.get(event.actor, "magenta")
-        table.add_row(f"{event.t // 60}m{event.t % 60:02d}s", f"[{style}]{event.actor}[/]",
-                      text, style="bold" if event.kind == "turn" else None)
+        table.add_row(f"{event.t // 60}m{event.t % 60:02d}s", literal(event.actor, style),
+                      literal(text), style="bold" if event.kind == "turn" else None)
     console.print(table)
 
 
@@ -52,12 +113,15 @@ def print_report(console: Console, report: GradeReport) -> None:
     for c in report.criteria:
         value = "n/a" if c.value is None else f"{c.value:.2f}"
         style = None if c.value is None or c.value >= 1 else "yellow"
-        table.add_row(c.name, f"{c.effective_weight:.3f}", value, c.reason, style=style)
+        table.add_row(literal(c.name), f"{c.effective_weight:.3f}", value, literal(c.reason),
+                      style=style)
     for p in report.penalties:
-        table.add_row(f"penalty: {p.name}", "", f"-{p.amount:.2f}", p.reason, style="red")
+        table.add_row(literal(f"penalty: {p.name}"), "", f"-{p.amount:.2f}", literal(p.reason),
+                      style="red")
     console.print(table)
     if report.dropped:
-        console.print(f"not applicable, weights renormalised: {', '.join(report.dropped)}")
+        console.print(literal(f"not applicable, weights renormalised: "
+                              f"{', '.join(report.dropped)}"))
     sla = "[red]breached[/]" if report.sla_breached else "[green]met[/]"
     console.print(f"[bold]score {report.score:.3f}[/]   SLA {sla}")
 
@@ -78,12 +142,12 @@ def print_summary(console: Console, summary: dict[str, Any]) -> None:
 
     def row(name: str, s: dict[str, Any], style: str | None = None) -> None:
         terms = ", ".join(f"{k} {v}" for k, v in s["terminations"].items())
-        table.add_row(name, str(s["episodes"]), _fmt(s["mean_score"]),
+        table.add_row(literal(name), str(s["episodes"]), _fmt(s["mean_score"]),
                       "±" + _fmt(s["ci95"]) if s["ci95"] is not None else "-",
                       _fmt(s["pass_rate"], 2),
                       *(_fmt(s["pass_hat_k"].get(str(k), s["pass_hat_k"].get(k)), 2)
                         for k in ks),
-                      _fmt(s["sla_breach_rate"], 2), terms, style=style)
+                      _fmt(s["sla_breach_rate"], 2), literal(terms), style=style)
 
     for task_id, s in summary["per_task"].items():
         row(task_id, s)
@@ -93,11 +157,13 @@ def print_summary(console: Console, summary: dict[str, Any]) -> None:
     criteria.add_column("criterion")
     criteria.add_column("mean", justify="right")
     for name, value in overall["criteria_means"].items():
-        criteria.add_row(name, _fmt(value))
+        criteria.add_row(literal(name), _fmt(value))
     console.print(criteria)
 
 
 def sweep_progress(console: Console) -> Progress:
-    """A progress bar for a sweep (invisible when the output is not a terminal)."""
+    """A progress bar for a sweep, on stderr (invisible when that is not a terminal), so
+    stdout holds the results alone: ``sweep --json | jq`` reads JSON only."""
+    stderr = console if console.stderr else Console(stderr=True, highlight=False)
     return Progress(TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console, transient=False)
+                    TimeElapsedColumn(), console=stderr, transient=False)

@@ -11,7 +11,7 @@ import trio
 from actors.loading import PRIVILEGED_AGENTS, resolve_agent
 from actors.world import StandardWorld
 from sim.episode import DEFAULT_CONFIG, EpisodeConfig, EpisodeResult, run_episode
-from sim.runner import EpisodeJob, run_episodes
+from sim.runner import EpisodeJob, build_agent, run_episodes
 from tasks.base import SupportTaskSpec
 
 __all__ = ["make_job", "simulate", "simulate_many"]
@@ -55,8 +55,8 @@ async def simulate(task: SupportTaskSpec, agent: str | Callable[[], Any] = "orac
                    **options: Any) -> EpisodeResult:
     """Run one episode in the current trio run (see :func:`make_job` for the options)."""
     job = make_job(task, agent, **options)
-    return await run_episode(job.task, job.make_agent(), world=job.world, seed=job.seed,
-                             agent_name=job.agent_name, config=job.config,
+    return await run_episode(job.task, build_agent(job.make_agent), world=job.world,
+                             seed=job.seed, agent_name=job.agent_name, config=job.config,
                              privileged=job.privileged)
 
 

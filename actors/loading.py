@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from actors.heuristic import HeuristicAgent
 from actors.oracle import OracleAgent
 from actors.random_agent import RandomAgent
 from actors.scripted import ScriptedAgent
+from sim.executors import describe_exception
 
-__all__ = ["BUILTIN_AGENTS", "PRIVILEGED_AGENTS", "AgentLoadError", "resolve_agent"]
+__all__ = [
+    "BUILTIN_AGENTS",
+    "PRIVILEGED_AGENTS",
+    "AgentLoadError",
+    "did_you_mean",
+    "resolve_agent",
+]
 
 BUILTIN_AGENTS: dict[str, Callable[[], Any]] = {
     "oracle": OracleAgent,
@@ -27,6 +35,16 @@ class AgentLoadError(ValueError):
     """An agent name that does not resolve; ``str(error)`` is one line for the user."""
 
 
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """``"did you mean 'x'? "`` for the known name closest to a mistyped ``name`` (a
+    case-only difference first), or ``""`` when none is close: the start of the
+    ``allowed:`` part of a one-line error, so a typo costs one read, not a list scan."""
+    names = list(known)
+    same = [n for n in names if n.lower() == name.lower()]
+    close = same or difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}? " if close else ""
+
+
 def resolve_agent(name: str) -> Callable[[], Any]:
     """A zero-argument factory for the agent ``name``; call it once per episode.
 
@@ -39,19 +57,23 @@ def resolve_agent(name: str) -> Callable[[], Any]:
     allowed = f"allowed: {', '.join(BUILTIN_AGENTS)} or module.path:attribute"
     module_name, sep, attribute = name.partition(":")
     if not sep or not module_name or not attribute:
-        raise AgentLoadError(f"agent {name!r} is unknown; {allowed}")
+        raise AgentLoadError(f"agent {name!r} is unknown; {did_you_mean(name, BUILTIN_AGENTS)}"
+                             f"{allowed}")
     try:
         module = importlib.import_module(module_name)
-    except Exception as error:
+    except (Exception, SystemExit) as error:  # a module that exits is bad input too
+        kind, message, _ = describe_exception(error)
         raise AgentLoadError(
-            f"agent {name!r}: cannot import {module_name!r} ({type(error).__name__}: {error}); "
+            f"agent {name!r}: cannot import {module_name!r} ({kind}: {_one_line(message)}); "
             f"{allowed}"
         ) from None
     target: Any = module
     for part in attribute.split("."):
         if not hasattr(target, part):
+            public = [n for n in dir(target) if not n.startswith("_")]
             raise AgentLoadError(
-                f"agent {name!r}: {module_name!r} has no attribute {attribute!r}; {allowed}"
+                f"agent {name!r}: {module_name!r} has no attribute {attribute!r}; "
+                f"{did_you_mean(part, public)}{allowed}"
             )
         target = getattr(target, part)
     if not callable(target):
@@ -69,5 +91,18 @@ def resolve_agent(name: str) -> Callable[[], Any]:
             )
         return agent
 
-    make()  # fail now, with the name, rather than inside the first episode
+    try:  # fail now, with the name, rather than inside every episode
+        make()
+    except AgentLoadError:
+        raise
+    except (Exception, SystemExit) as error:
+        kind, message, _ = describe_exception(error)
+        raise AgentLoadError(
+            f"agent {name!r}: {attribute}() raised {kind}: {_one_line(message)}; allowed: a "
+            "class or callable that builds an agent with no arguments"
+        ) from None
     return make
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:300]

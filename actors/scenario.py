@@ -291,7 +291,7 @@ class _ScenarioFile(_Model):
     description: StrictStr = Field(min_length=1)
     task: StrictStr = Field(min_length=1)
     tasks_dir: tuple[StrictStr, ...] = ()
-    seed: StrictInt = 0
+    seed: StrictInt = Field(default=0, ge=0)  # as run --seed: a whole number >= 0
     agent: StrictStr | None = Field(default=None, min_length=1)
     turns: tuple[Turn, ...] | None = None
     persona: StrictStr | None = None

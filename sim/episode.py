@@ -15,6 +15,7 @@ from importlib import metadata
 from typing import Any, ClassVar, Literal, Protocol, TypeVar
 
 import attrs
+import trio
 from pydantic import BaseModel, ConfigDict, Field
 
 from sim.draws import Draws
@@ -26,9 +27,11 @@ from sim.environment import (
     SimulationError,
 )
 from sim.executors import (
+    AgentFailure,
     AgentTimeout,
     Executor,
     ResolvedExecutor,
+    as_agent_failure,
     decide,
     describe_exception,
     pick_executor,
@@ -391,12 +394,11 @@ class _Episode:
                 reason, state.error = "agent_timeout", str(error)
                 ctx.record("agent_timeout", {"turn": turn, "limit_seconds": config.agent_timeout})
                 break
-            except Exception as error:
-                reason = "agent_error"
-                name, message, trace_text = describe_exception(error)
-                state.error = f"{name}: {message}"
+            except AgentFailure as error:  # anything else is the simulator's: sim_error
+                reason, state.error = "agent_error", str(error)
                 ctx.record("agent_error", {
-                    "turn": turn, "type": name, "message": message, "traceback": trace_text,
+                    "turn": turn, "type": error.name, "message": error.message,
+                    "traceback": error.trace,
                 })
                 break
             finally:
@@ -426,7 +428,10 @@ async def run_episode(
     pool: TaskPool | None = None,
     privileged: bool = False,
 ) -> EpisodeResult:
-    """Run one episode to its end and grade it. Never raises for the agent's faults.
+    """Run one episode to its end and grade it. Never raises for the agent's faults, nor
+    for the world's or the grader's: the agent's end the episode as ``agent_error`` or
+    ``agent_timeout``, the others as ``sim_error``, with the error. Only a cancellation
+    (a real Ctrl-C) goes through.
 
     The agent's ``reset(brief, seed)`` gets a :class:`~tasks.base.TaskBrief` (no gold),
     or, when ``privileged``, the whole task as a private copy. The grader judges against
@@ -436,41 +441,71 @@ async def run_episode(
     ``pool`` lends the actors their tasks (see :mod:`sim.taskpool`); by default the
     episode opens its own.
     """
+    # A run being stopped (Ctrl-C) starts no new episode: an episode may otherwise run
+    # to its end without meeting a checkpoint (inline agents, the kernel's own deliveries).
+    await trio.lowlevel.checkpoint_if_cancelled()
     config = config or DEFAULT_CONFIG
     started = time.perf_counter()
-    fingerprint = hash(task)
-    outlook = world.outlook(task)
+    fingerprint = _task_hash(task)
+    try:
+        outlook = world.outlook(task)
+        failure = None
+    except Exception as error:  # the world's code: this episode cannot run
+        outlook, failure = outlook_as_written(task), _failed("the world", error)
     state = EpisodeState(task=task, seed=seed, outlook=outlook)
     grader = GradeAccumulator(task, outlook)
     episode = _Episode(agent, state, config, grader)
     env = Environment(trace=episode.record)
+    started_agent = False
+    if failure is None:
+        try:  # reading the agent's attributes runs its code
+            resets = callable(getattr(agent, "reset", None))
+            episode.executor = pick_executor(agent, config.agent_executor)
+        except BaseException as error:  # (a cancellation or a real Ctrl-C is raised again)
+            state.termination_reason, state.error = "agent_error", str(as_agent_failure(error))
+        else:
+            try:
+                if resets:
+                    agent = episode.agent = await reset_agent(
+                        agent, _agent_view(task, agent, privileged), seed,
+                        timeout=config.agent_timeout, executor=episode.executor,
+                    )
+                started_agent = True
+            except AgentTimeout as error:
+                state.termination_reason, state.error = "agent_timeout", str(error)
+            except AgentFailure as error:
+                state.termination_reason, state.error = "agent_error", str(error)
+            except Exception as error:  # not the agent's: a worker process that cannot start
+                failure = _failed("the simulation", error)
+    if started_agent:
+        try:
+            env.spawn(AGENT, episode.agent_turns)
+            env.call_at(task.sla_deadline_seconds, "sla_monitor", episode.check_sla,
+                        priority=PRIORITY_CHECK)
+            world.populate(env, state)
+        except Exception as error:
+            failure = _failed("the world", error)
+        else:
+            try:
+                await env.run(pool)
+            except SimulationError as error:  # an actor (the grader in it) raised
+                failure = str(error)
+            except Exception as error:  # the kernel itself
+                failure = _failed("the simulation", error)
+            if failure is not None:
+                state.ended_at = env.now
+    if _task_hash(task) != fingerprint:
+        failure = (f"the task {task.task_id!r} changed during the episode (its hash no "
+                   "longer matches); agents must not write to the task they are handed")
+        grader.void(failure)  # nothing is graded against a changed task
     try:
-        if callable(getattr(agent, "reset", None)):
-            agent = episode.agent = await reset_agent(
-                agent, _agent_view(task, agent, privileged), seed, timeout=config.agent_timeout,
-                executor=pick_executor(agent, config.agent_executor),
-            )
-        episode.executor = pick_executor(agent, config.agent_executor)
-        env.spawn(AGENT, episode.agent_turns)
-        env.call_at(task.sla_deadline_seconds, "sla_monitor", episode.check_sla,
-                    priority=PRIORITY_CHECK)
-        world.populate(env, state)
-        await env.run(pool)
-    except SimulationError as error:
-        state.termination_reason, state.error = "sim_error", str(error)
-        state.ended_at = env.now
-    except AgentTimeout as error:  # in reset()
-        state.termination_reason, state.error = "agent_timeout", str(error)
-    except Exception as error:  # reset() is agent code
-        name, message, _ = describe_exception(error)
-        state.termination_reason = "agent_error"
-        state.error = f"{name}: {message}"
-    if hash(task) != fingerprint:
-        state.termination_reason = "sim_error"
-        state.error = (f"the task {task.task_id!r} changed during the episode (its hash no "
-                       "longer matches); agents must not write to the task they are handed")
-        grader.void(state.error)  # nothing is graded against a changed task
-    score, breakdown, sla_breached = grader.summary()
+        score, breakdown, sla_breached = grader.summary()
+    except Exception as error:  # a grader bug (or a task broken under it) ends this episode
+        failure = _failed("the grader", error)
+        score, breakdown, sla_breached = 0.0, {}, True
+        grader.void(failure)
+    if failure is not None:
+        state.termination_reason, state.error = "sim_error", failure
     # The header and the result line (with the full grade report) are made when the
     # trace is first read: a run that only wants scores never builds them.
     header = partial(
@@ -543,6 +578,26 @@ def _trace_events(flat: list[Any]) -> tuple[TraceEvent, ...]:
 
 
 def _result_line(grader: GradeAccumulator, **fields: Any) -> TraceResult:
-    report = grader.report_data()
+    try:
+        report = grader.report_data()
+    except Exception as error:  # made after the episode, when its trace is written
+        # The grader failed on this episode: say so in the trace rather than fail its
+        # writer (and the run around it).
+        fields.update(termination_reason="sim_error", error=_failed("the grader", error))
+        return TraceResult(score=0.0, sla_breached=True, report=None, **fields)
     return TraceResult(score=report["score"], sla_breached=report["sla_breached"],
                        report=report, **fields)
+
+
+def _failed(what: str, error: Exception) -> str:
+    """The ``error`` of a ``sim_error`` that ``what`` raised."""
+    name, message, _ = describe_exception(error)
+    return f"{what} raised {name}: {message}"
+
+
+def _task_hash(task: SupportTaskSpec) -> int | None:
+    """The task's hash; ``None`` if a value written into it cannot be hashed (it changed)."""
+    try:
+        return hash(task)
+    except Exception:
+        return None

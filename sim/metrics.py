@@ -3,6 +3,12 @@
 Every episode counts, whatever its termination reason: an episode that ended in
 ``agent_error`` or ``sim_error`` scores what its trace earned, and stays in every
 denominator.
+
+A summary is a fold (:class:`SummaryFold`): rows are added one at a time and only running
+totals are kept, so summarising a million-episode results file needs no more memory than
+summarising ten. The totals are exact (integers in units of the smallest float), so a
+summary does not depend on the order of the rows: a sweep's results arrive in whatever
+order its episodes end, and the same sweep must give the same summary.
 """
 
 from __future__ import annotations
@@ -14,10 +20,59 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["DEFAULT_PASS_THRESHOLD", "Summary", "mean_ci95", "pass_hat_k", "summarize"]
+__all__ = ["DEFAULT_PASS_THRESHOLD", "Summary", "SummaryFold", "mean_ci95", "pass_hat_k",
+           "summarize"]
 
 DEFAULT_PASS_THRESHOLD = 0.9
 _Z95 = 1.959963984540054
+#: Every finite float is a whole multiple of 2**-1074: sums in those units are exact.
+_SCALE = 1074
+_ONE = 1 << _SCALE
+_CACHE_LIMIT = 1024
+_exact_cache: dict[float, int] = {}
+
+
+def _exact(value: float) -> int:
+    """``value`` * 2**1074, exactly (scores and criteria take few distinct values: cached)."""
+    cached = _exact_cache.get(value)
+    if cached is None:
+        numerator, denominator = float(value).as_integer_ratio()
+        cached = numerator << (_SCALE + 1 - denominator.bit_length())
+        if len(_exact_cache) < _CACHE_LIMIT:
+            _exact_cache[value] = cached
+    return cached
+
+
+class _Mean:
+    """An exact running sum (and sum of squares) of floats."""
+
+    __slots__ = ("count", "squares", "total")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.total = 0
+        self.squares = 0
+
+    def add(self, exact: int, squares: bool = False) -> None:
+        self.count += 1
+        self.total += exact
+        if squares:
+            self.squares += exact * exact
+
+    def mean(self) -> float | None:
+        """The mean, rounded once from the correctly rounded sum (as ``math.fsum``)."""
+        if not self.count:
+            return None
+        return (self.total / _ONE) / self.count
+
+    def ci95(self) -> float | None:
+        """The half-width of the mean's 95% confidence interval (normal approximation)."""
+        n = self.count
+        if n < 2:
+            return None
+        # The sample variance, exactly: (n Σx² − (Σx)²) / (n (n − 1)), rounded once.
+        variance = (n * self.squares - self.total * self.total) / ((n * (n - 1)) << 2 * _SCALE)
+        return _Z95 * math.sqrt(variance / n)
 
 
 def mean_ci95(values: Sequence[float]) -> tuple[float, float | None]:
@@ -25,14 +80,11 @@ def mean_ci95(values: Sequence[float]) -> tuple[float, float | None]:
 
     The half-width is ``None`` with fewer than two values.
     """
-    n = len(values)
-    if n == 0:
-        return 0.0, None
-    mean = math.fsum(values) / n
-    if n < 2:
-        return mean, None
-    variance = math.fsum((v - mean) ** 2 for v in values) / (n - 1)
-    return mean, _Z95 * math.sqrt(variance / n)
+    totals = _Mean()
+    for value in values:
+        totals.add(_exact(value), squares=True)
+    mean = totals.mean()
+    return (0.0 if mean is None else mean), totals.ci95()
 
 
 def pass_hat_k(successes_by_task: Mapping[str, tuple[int, int]], k: int) -> float | None:
@@ -62,38 +114,94 @@ class Summary(BaseModel):
     terminations: dict[str, int]
 
 
-def _summary(rows: Sequence[Mapping[str, Any]], threshold: float, ks: Iterable[int]) -> Summary:
-    scores = [float(r["score"]) for r in rows]
-    mean, ci = mean_ci95(scores)
-    passed = [s >= threshold for s in scores]
-    by_task: dict[str, tuple[int, int]] = {}
-    for row, ok in zip(rows, passed, strict=True):
-        c, n = by_task.get(row["task_id"], (0, 0))
-        by_task[row["task_id"]] = (c + ok, n + 1)
-    names: dict[str, None] = {}
-    for row in rows:
-        names.update(dict.fromkeys(row["breakdown"]))
-    criteria: dict[str, float | None] = {}
-    for name in names:
-        values = [row["breakdown"][name] for row in rows
-                  if row["breakdown"].get(name) is not None]
-        criteria[name] = math.fsum(values) / len(values) if values else None
-    n = len(rows)
-    return Summary(
-        episodes=n,
-        mean_score=mean,
-        ci95=ci,
-        pass_rate=sum(passed) / n if n else 0.0,
-        pass_threshold=threshold,
-        pass_hat_k={k: pass_hat_k(by_task, k) for k in ks},
-        sla_breach_rate=sum(bool(r["sla_breached"]) for r in rows) / n if n else 0.0,
-        criteria_means=criteria,
-        terminations=dict(sorted(Counter(str(r["termination_reason"]) for r in rows).items())),
-    )
+class _Group:
+    """Running totals of one group of episodes; a few hundred bytes, however many."""
+
+    def __init__(self) -> None:
+        self.scores = _Mean()
+        self.passed = 0
+        self.breached = 0
+        #: Criteria in the order they first appear, as the rows list them.
+        self.criteria: dict[str, _Mean] = {}
+        self.terminations: Counter[str] = Counter()
+        #: task -> [successes, trials], for pass^k.
+        self.by_task: dict[str, list[int]] = {}
+
+    def add(self, task: str, score: int, ok: bool, breached: bool, reason: str,
+            breakdown: Iterable[tuple[str, int | None]]) -> None:
+        self.scores.add(score, squares=True)
+        self.passed += ok
+        self.breached += breached
+        self.terminations[reason] += 1
+        counts = self.by_task.setdefault(task, [0, 0])
+        counts[0] += ok
+        counts[1] += 1
+        for name, value in breakdown:
+            totals = self.criteria.get(name)
+            if totals is None:
+                totals = self.criteria[name] = _Mean()
+            if value is not None:
+                totals.add(value)
+
+    def summary(self, threshold: float, ks: Sequence[int]) -> Summary:
+        n = self.scores.count
+        by_task = {task: (c, t) for task, (c, t) in self.by_task.items()}
+        return Summary(
+            episodes=n,
+            mean_score=self.scores.mean() or 0.0,
+            ci95=self.scores.ci95(),
+            pass_rate=self.passed / n if n else 0.0,
+            pass_threshold=threshold,
+            pass_hat_k={k: pass_hat_k(by_task, k) for k in ks},
+            sla_breach_rate=self.breached / n if n else 0.0,
+            criteria_means={name: totals.mean() for name, totals in self.criteria.items()},
+            terminations=dict(sorted(self.terminations.items())),
+        )
+
+
+class SummaryFold:
+    """:func:`summarize`, a row at a time: ``add`` each row, then ``result()``.
+
+    Memory grows with the number of tasks and criteria, never with the number of rows.
+    """
+
+    def __init__(self, *, threshold: float = DEFAULT_PASS_THRESHOLD,
+                 ks: Iterable[int] = (1, 2, 3, 4)) -> None:
+        self.threshold = threshold
+        self.ks = list(ks)
+        self._overall = _Group()
+        self._per_task: dict[str, _Group] = {}
+
+    @property
+    def episodes(self) -> int:
+        return self._overall.scores.count
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        """Count one row (``task_id``, ``score``, ``breakdown``, ``sla_breached``,
+        ``termination_reason``)."""
+        task = str(row["task_id"])
+        score = float(row["score"])
+        breakdown = [(name, None if value is None else _exact(value))
+                     for name, value in row["breakdown"].items()]
+        facts = (task, _exact(score), score >= self.threshold, bool(row["sla_breached"]),
+                 str(row["termination_reason"]), breakdown)
+        self._overall.add(*facts)
+        group = self._per_task.get(task)
+        if group is None:
+            group = self._per_task[task] = _Group()
+        group.add(*facts)
+
+    def result(self) -> dict[str, Any]:
+        """Per-task (sorted by task id) and overall summaries, as JSON-ready data."""
+        return {
+            "overall": self._overall.summary(self.threshold, self.ks).model_dump(mode="json"),
+            "per_task": {task: self._per_task[task].summary(self.threshold, self.ks)
+                         .model_dump(mode="json") for task in sorted(self._per_task)},
+        }
 
 
 def summarize(
-    rows: Sequence[Mapping[str, Any]],
+    rows: Iterable[Mapping[str, Any]],
     *,
     threshold: float = DEFAULT_PASS_THRESHOLD,
     ks: Iterable[int] = (1, 2, 3, 4),
@@ -101,14 +209,10 @@ def summarize(
     """Per-task and overall summaries of result rows (dicts as results files hold them).
 
     Rows need ``task_id``, ``score``, ``breakdown``, ``sla_breached`` and
-    ``termination_reason``. pass^k is reported for each k in ``ks`` that some task
-    has enough episodes for.
+    ``termination_reason``; any iterable will do (it is read once). pass^k is reported
+    for each k in ``ks`` that some task has enough episodes for.
     """
-    ks = list(ks)
-    tasks = sorted({str(r["task_id"]) for r in rows})
-    per_task = {t: _summary([r for r in rows if r["task_id"] == t], threshold, ks)
-                for t in tasks}
-    return {
-        "overall": _summary(rows, threshold, ks).model_dump(mode="json"),
-        "per_task": {t: s.model_dump(mode="json") for t, s in per_task.items()},
-    }
+    fold = SummaryFold(threshold=threshold, ks=ks)
+    for row in rows:
+        fold.add(row)
+    return fold.result()

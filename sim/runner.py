@@ -15,10 +15,11 @@ import attrs
 import trio
 
 from sim.episode import DEFAULT_CONFIG, EpisodeConfig, EpisodeResult, World, run_episode
+from sim.executors import AgentFailure, as_agent_failure
 from sim.taskpool import open_task_pool
 from tasks.base import SupportTaskSpec
 
-__all__ = ["EpisodeJob", "run_episodes"]
+__all__ = ["EpisodeJob", "build_agent", "run_episodes"]
 
 
 @attrs.frozen
@@ -40,7 +41,7 @@ class _Unbuildable:
 
     inline_safe = True
 
-    def __init__(self, error: Exception) -> None:
+    def __init__(self, error: AgentFailure) -> None:
         self.error = error
 
     def reset(self, task: SupportTaskSpec, seed: int) -> None:
@@ -50,11 +51,14 @@ class _Unbuildable:
         raise self.error
 
 
-def _agent_of(job: EpisodeJob) -> Any:
+def build_agent(make_agent: Callable[[], Any]) -> Any:
+    """``make_agent()``; if it raises (anything: ``SystemExit`` too), a stand-in whose
+    episode ends as ``agent_error`` with that error. A constructor is agent code: it fails
+    its own episode only. (A cancellation or a real Ctrl-C is raised again.)"""
     try:
-        return job.make_agent()
-    except Exception as error:  # agent code: fails its own episode only
-        return _Unbuildable(error)
+        return make_agent()
+    except BaseException as error:
+        return _Unbuildable(as_agent_failure(error))
 
 
 @contextmanager
@@ -99,9 +103,9 @@ async def run_episodes(
         for index, job in pending:
             # Awaited here, not in a helper: each of thousands of waiting episodes would
             # hold one coroutine frame more.
-            result = await run_episode(job.task, _agent_of(job), world=job.world, seed=job.seed,
-                                       agent_name=job.agent_name, config=job.config, pool=pool,
-                                       privileged=job.privileged)
+            result = await run_episode(job.task, build_agent(job.make_agent), world=job.world,
+                                       seed=job.seed, agent_name=job.agent_name,
+                                       config=job.config, pool=pool, privileged=job.privileged)
             if collect:
                 results[index] = result
             if on_result is not None:

@@ -17,9 +17,10 @@ import attrs
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from sim.outlook import WorldOutlook
-from sim.secrets import redact
+from sim.secrets import may_hold_secret, redact_strings
 
 __all__ = [
+    "MAX_DEPTH",
     "SCHEMA_VERSION",
     "DeferredPayload",
     "Trace",
@@ -37,9 +38,36 @@ class TraceFormatError(ValueError):
     """A trace file that cannot be read; ``str(error)`` is one line naming the place."""
 
 
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def dumps_line(obj: Any) -> str:
-    """One canonical JSON line (no spaces, key order as built, UTF-8 kept), secrets redacted."""
-    return redact(json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False))
+    """One canonical JSON line (no spaces, key order as built, UTF-8 kept), secrets redacted.
+
+    Redaction runs on the decoded strings, not on the line: a secret holding ``"`` or
+    ``\\`` is escaped in the line, and only the strings show it whole.
+    """
+    line = _dumps(obj)
+    return _dumps(redact_strings(obj)) if may_hold_secret(line) else line
+
+
+#: The deepest nesting a trace line may have. What the simulator writes stays far below
+#: it (agent payloads are cut at a few levels); anything deeper would make the code that
+#: walks a payload (the grader, the transcript, a re-dump) recurse past Python's limit.
+MAX_DEPTH = 64
+
+
+def _too_deep(obj: Any) -> bool:
+    """Whether ``obj`` (parsed JSON) nests more than :data:`MAX_DEPTH` levels; no recursion."""
+    level: list[Any] = [obj]
+    for _ in range(MAX_DEPTH + 1):
+        level = [child for item in level
+                 for child in (item.values() if isinstance(item, dict)
+                               else item if isinstance(item, list) else ())]
+        if not level:
+            return False
+    return True
 
 
 class _Line(BaseModel):
@@ -214,6 +242,17 @@ class Trace:
                 raise TraceFormatError(
                     f"{source}:{number}: not JSON ({error.msg}); allowed: one JSON object a line"
                 ) from None
+            except RecursionError:  # the decoder recurses once per level of nesting
+                raise TraceFormatError(
+                    f"{source}:{number}: JSON nested too deep to read; allowed: at most "
+                    f"{MAX_DEPTH} levels of nesting"
+                ) from None
+            # Fewer brackets than the limit cannot nest past it: most lines skip the walk.
+            if line.count("[") + line.count("{") > MAX_DEPTH and _too_deep(obj):
+                raise TraceFormatError(
+                    f"{source}:{number}: JSON nested more than {MAX_DEPTH} levels; allowed: "
+                    f"at most {MAX_DEPTH}"
+                )
             if not isinstance(obj, dict):
                 raise TraceFormatError(
                     f"{source}:{number}: a JSON {type(obj).__name__}; allowed: a JSON object"

@@ -14,7 +14,7 @@ from functools import cache, cached_property
 from collections.abc import Mapping
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
 from tasks.catalog import DEFAULT_CATALOG, Catalog, merge_catalog
 
@@ -71,9 +71,10 @@ class SupportTicket(_Frozen):
     subject: str = Field(min_length=1)
     body: str = Field(min_length=1)
     region: str = Field(min_length=1)
-    affected_users: int = Field(ge=0)
+    # Counts are strict: ``True`` or ``"90"`` is a typo in a task file, not a number.
+    affected_users: StrictInt = Field(ge=0)
     #: The SLA deadline, in simulated minutes from the episode's start.
-    sla_minutes_remaining: int = Field(gt=0, le=100_000)
+    sla_minutes_remaining: StrictInt = Field(gt=0, le=100_000)
 
 
 class KnowledgeSnippet(_Frozen):
@@ -110,10 +111,10 @@ class SupportTaskSpec(_Frozen):
     follow_up_message: str = Field(min_length=1)
     follow_up_provided_fields: tuple[str, ...] = ()
     follow_up_wrong_fields: tuple[str, ...] = ()
-    sla_step_cost: int = Field(gt=0, le=10_000)
+    sla_step_cost: StrictInt = Field(gt=0, le=10_000)
     over_escalation_queues: tuple[str, ...] = ()
-    under_escalation_deadline_step: int | None = Field(default=None, ge=1)
-    max_steps: int = Field(ge=1, le=1_000)
+    under_escalation_deadline_step: StrictInt | None = Field(default=None, ge=1)
+    max_steps: StrictInt = Field(ge=1, le=1_000)
 
     # Optional additions (SPEC §2: "new optional fields may be added").
     #: Groups a public reply must never meet (e.g. speculating on a cause); -0.05 each.
@@ -125,13 +126,13 @@ class SupportTaskSpec(_Frozen):
         "cooperative"
     )
     #: Simulated minutes the customer takes to answer a request for fields.
-    customer_reply_delay_minutes: int = Field(default=10, ge=0, le=10_000)
+    customer_reply_delay_minutes: StrictInt = Field(default=10, ge=0, le=10_000)
     #: Simulated minutes a team takes to acknowledge an escalation.
-    team_ack_delay_minutes: int = Field(default=5, ge=0, le=10_000)
+    team_ack_delay_minutes: StrictInt = Field(default=5, ge=0, le=10_000)
     #: Simulated minutes from an escalation to the owning team's update.
-    team_update_delay_minutes: int = Field(default=30, ge=0, le=10_000)
+    team_update_delay_minutes: StrictInt = Field(default=30, ge=0, le=10_000)
     #: Simulated minutes a team takes to bounce work that is not theirs.
-    team_bounce_delay_minutes: int = Field(default=10, ge=0, le=10_000)
+    team_bounce_delay_minutes: StrictInt = Field(default=10, ge=0, le=10_000)
     #: The facts a relay of ``follow_up_message`` must carry (all in one public reply);
     #: by default every number with its unit and every identifier in the message.
     update_markers: tuple[str, ...] = ()

@@ -125,7 +125,7 @@ class TaskFamily:
             spec = self._build(Draws(VARIANT_MATERIAL, self.family_id, seed))
         except ValidationError as error:
             raise self._error(seed, format_validation_error(error)) from None
-        except Exception as error:  # a family is user code: any failure is bad input
+        except (Exception, SystemExit) as error:  # user code: any failure, an exit too
             where = ""
             if self.path is not None:
                 frames = [f for f in traceback.extract_tb(error.__traceback__)

@@ -72,7 +72,7 @@ def load_task_source(path: str | Path) -> TaskFamily:
         raise TaskLoadError(
             f"{shown}: import failed: {error}; allowed: imports from tasks.base"
         ) from None
-    except Exception as error:  # a task file is user code: any failure is bad input
+    except (Exception, SystemExit) as error:  # user code: any failure (an exit too) is bad input
         frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == str(path)]
         where = f":{frames[-1].lineno}" if frames else ""
         raise TaskLoadError(
