@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -443,6 +444,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "check-task": _cmd_check_task, "schema": _cmd_schema}
     try:
         return commands[args.command](args, console)
+    except BrokenPipeError:
+        # The reader went away (`| head`): not an error, and nothing more to say. Point
+        # stdout at /dev/null so the interpreter's final flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as error:
         where = error.filename or "a file"
         print(f"run_sim.py: error: {where}: {error.strerror or error}; allowed: a path that "

@@ -436,3 +436,14 @@ def test_a_scenario_seed_below_zero_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError, match=r"neg\.toml: seed: -1 .*allowed: >= 0"):
         load_scenario(path)
     assert "seed: -1" in one_line_error(run_cli("scenario", str(path)))
+
+
+def test_a_reader_that_goes_away_is_not_an_error() -> None:
+    """`run_sim.py tasks | head -1`: the pipe closes before the listing is written."""
+    proc = subprocess.Popen([sys.executable, str(ROOT / "run_sim.py"), "tasks"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # before the command writes a byte
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0, stderr
+    assert stderr == ""
