@@ -38,7 +38,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -538,28 +538,43 @@ def _scan(plan: SweepPlan, out: Path, *, resume: bool,
     judge_rows = not _check_recorded_plan(plan, out)
     allowed = "allowed: --resume with the same plan, or a new --out"
     privileged = plan.row_privileged() if judge_rows else False
-    index = _PlanIndex(plan)
+
+    def judge(row: dict[str, Any], place: int | None) -> None:
+        """A folder from before plan.json is judged by its rows."""
+        if place is None:
+            raise ValueError(f"{results_path}: holds {row['task_id']!r} seed {row['seed']} "
+                             f"persona {row['persona']!r}, which this plan does not run; "
+                             f"{allowed}")
+        if "privileged" in row and bool(row["privileged"]) != privileged:
+            raise ValueError(f"{results_path}: its rows are privileged="
+                             f"{str(bool(row['privileged'])).lower()}, this plan's "
+                             f"{str(privileged).lower()}; {allowed}")
+
     done = done if done is not None else _Bits(plan.size())
-    recorded = 0
-    for row in iter_results(results_path, counts):
+    rows = _episode_rows(plan, iter_results(results_path, counts), done, counts,
+                         check=judge if judge_rows else None)
+    return sum(1 for _ in rows), counts
+
+
+def _episode_rows(plan: SweepPlan, rows: Iterable[dict[str, Any]], seen: _Bits,
+                  counts: ReadCounts,
+                  check: Callable[[dict[str, Any], int | None], None] | None = None,
+                  ) -> Iterator[dict[str, Any]]:
+    """The first row of each of ``plan``'s episodes among ``rows``, each marked in
+    ``seen``: rows of other plans are left out, and an episode's repeated rows are
+    counted in ``counts.duplicates``. ``check(row, place)`` sees every row first."""
+    index = _PlanIndex(plan)
+    for row in rows:
         place = index.of(row)
-        if judge_rows:  # a folder from before plan.json is judged by its rows
-            if place is None:
-                raise ValueError(f"{results_path}: holds {row['task_id']!r} seed {row['seed']} "
-                                 f"persona {row['persona']!r}, which this plan does not run; "
-                                 f"{allowed}")
-            if "privileged" in row and bool(row["privileged"]) != privileged:
-                raise ValueError(f"{results_path}: its rows are privileged="
-                                 f"{str(bool(row['privileged'])).lower()}, this plan's "
-                                 f"{str(privileged).lower()}; {allowed}")
+        if check is not None:
+            check(row, place)
         if place is None:
             continue
-        if place in done:
+        if place in seen:
             counts.duplicates += 1
             continue
-        done.add(place)
-        recorded += 1
-    return recorded, counts
+        seen.add(place)
+        yield row
 
 
 def _check_recorded_plan(plan: SweepPlan, out: Path) -> bool:
@@ -605,18 +620,10 @@ def summarize_results(plan: SweepPlan, results_path: str | Path, *,
     flat however many episodes there are. Rows of other plans are left out, and an
     episode's repeated rows count once. Returns the summary, how many episodes it
     covers, and what reading left out."""
-    index = _PlanIndex(plan)
-    seen = _Bits(plan.size())
     fold = SummaryFold(threshold=threshold)
     counts = ReadCounts()
-    for row in iter_results(results_path, counts):
-        place = index.of(row)
-        if place is None:
-            continue
-        if place in seen:
-            counts.duplicates += 1
-            continue
-        seen.add(place)
+    for row in _episode_rows(plan, iter_results(results_path, counts), _Bits(plan.size()),
+                             counts):
         fold.add(row)
     return fold.result(), fold.episodes, counts
 
