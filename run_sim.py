@@ -21,6 +21,7 @@ import trio
 from rich.console import Console
 
 from actors import FAULTS, AgentLoadError, simulate
+from actors.agents.loading import did_you_mean
 from actors.console import (
     RedactingConsole,
     print_report,
@@ -28,7 +29,6 @@ from actors.console import (
     print_transcript,
     sweep_progress,
 )
-from actors.loading import did_you_mean
 from actors.scenario import ScenarioError, format_outcome, load_scenario, run_scenario_sync
 from actors.sweep import SweepPlan, check_out_dir, run_sweep
 from sim import EpisodeConfig, Trace, TraceFormatError, grade
@@ -462,6 +462,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from sim.executors import exit_leaving_stray_threads  # an agent's thread must not hang us
+    from sim.kernel.executors import (
+        exit_leaving_stray_threads,  # an agent's thread must not hang us
+    )
 
     exit_leaving_stray_threads(main())

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from actors.oracle import OracleAgent
+from actors.agents.oracle import OracleAgent
 from actors.teams import FAULTS
 from actors.world import StandardWorld
 from sim.testing import DEFAULT_MAX_EXAMPLES, InvariantResult, run_property_suite

@@ -19,8 +19,8 @@ from functools import partial
 from typing import Any, NamedTuple
 
 from actors.field_values import correct_value, wrong_value
-from sim.environment import ActorContext, Timer
 from sim.episode import EpisodeState
+from sim.kernel.environment import ActorContext, Timer
 from sim.messages import AGENT, Inbound, PublicReply, SlaBreached
 from sim.trace import DeferredPayload
 from tasks.base import PERSONAS, SupportTaskSpec

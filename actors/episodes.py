@@ -8,7 +8,7 @@ from typing import Any
 
 import trio
 
-from actors.loading import PRIVILEGED_AGENTS, resolve_agent
+from actors.agents.loading import PRIVILEGED_AGENTS, resolve_agent
 from actors.world import StandardWorld
 from sim.episode import DEFAULT_CONFIG, EpisodeConfig, EpisodeResult, run_episode
 from sim.runner import EpisodeJob, build_agent, run_episodes
@@ -30,7 +30,7 @@ def make_job(
 ) -> EpisodeJob:
     """An :class:`~sim.runner.EpisodeJob` for the standard world.
 
-    ``agent`` is a name (see :func:`actors.loading.resolve_agent`) or a factory;
+    ``agent`` is a name (see :func:`actors.agents.loading.resolve_agent`) or a factory;
     ``persona`` defaults to the task's own. ``privileged`` hands the agent a private
     copy of the whole task, gold included, in ``reset`` (for reference agents); the
     built-in ``oracle`` is privileged by itself.

@@ -3,7 +3,7 @@
 A customer answers with :func:`correct_value` or :func:`wrong_value`; a careful
 agent can tell them apart with :func:`looks_valid`, because every wrong value is
 malformed, truncated or the wrong kind of thing. Values derive from a
-generator the episode seeds (a :class:`~sim.draws.Draws`; a ``random.Random`` works
+generator the episode seeds (a :class:`~sim.kernel.draws.Draws`; a ``random.Random`` works
 too), so the same seed gives the same values.
 """
 

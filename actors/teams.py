@@ -15,8 +15,8 @@ from __future__ import annotations
 from functools import lru_cache, partial
 from typing import Any
 
-from sim.environment import ActorContext
 from sim.episode import EpisodeState
+from sim.kernel.environment import ActorContext
 from sim.messages import AGENT, EscalationRequest, Inbound
 from tasks.base import SupportTaskSpec
 

@@ -10,8 +10,8 @@ import attrs
 
 from actors.customer import customer_actor, customer_plan
 from actors.teams import FAULTS, team_actor, update_after_seconds
-from sim.environment import Environment
 from sim.episode import EpisodeState
+from sim.kernel.environment import Environment
 from sim.messages import CUSTOMER, TEAM_PREFIX
 from sim.outlook import WorldOutlook, derive_outlook
 from tasks.base import PERSONAS, SupportTaskSpec

@@ -34,9 +34,9 @@ import trio
 
 import sim.episode as episode_module
 from actors.episodes import make_job
-from sim.environment import Environment
 from sim.episode import EpisodeResult
 from sim.grading import grade, step_rewards
+from sim.kernel.environment import Environment
 from sim.runner import run_episodes
 from tasks import get_task
 
@@ -206,7 +206,7 @@ def growth(max_steps_values: list[int], episodes: int) -> list[tuple[int, float]
                  "request_fields": ["regions"]}]
 
         def agent(turns: list[Any] = [turn] * steps) -> Any:
-            from actors.scripted import ScriptedAgent
+            from actors.agents.scripted import ScriptedAgent
             return ScriptedAgent(turns)
 
         jobs = [make_job(task, agent, seed=s, agent_name="scripted") for s in range(episodes)]

@@ -22,8 +22,8 @@ import statistics
 import sys
 from pathlib import Path
 
+from actors.agents.scripted import ScriptedAgent, turns_of
 from actors.episodes import make_job, simulate_many
-from actors.scripted import ScriptedAgent, turns_of
 from actors.teams import FAULTS
 from sim.grading import grade
 from tasks.base import PERSONAS, SupportTaskSpec

@@ -52,8 +52,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from actors.agents.loading import resolve_agent
 from actors.episodes import make_job, simulate_many
-from actors.loading import resolve_agent
 from sim.episode import EpisodeResult
 from sim.observation import Observation
 from sim.operations import MAX_OPERATIONS_PER_TURN, MAX_REPLY_CHARS
@@ -99,7 +99,7 @@ def _marker_text(groups: Iterable[Iterable[str]]) -> str:
 
 
 def _turn_one(task: SupportTaskSpec, *, queue: str | None = None) -> list[Op]:
-    """What :class:`actors.oracle.OracleAgent` does in turn 1 before it sets a status
+    """What :class:`actors.agents.oracle.OracleAgent` does in turn 1 before it sets a status
     (copied, so a change to the oracle does not change these policies)."""
     queue = queue or task.gold_queue
     ops: list[Op] = [{"op": "set_fields", "queue": queue, "priority": task.gold_priority,

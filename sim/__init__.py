@@ -4,11 +4,8 @@ It knows no task and no actor by name: tasks come from :mod:`tasks`, and the
 customer, teams and built-in agents from :mod:`actors`.
 """
 
-from sim.draws import Draws
-from sim.environment import ActorContext, Environment, SimulationError, Timer
 from sim.episode import (
     CODE_VERSION,
-    TERMINATION_REASONS,
     EpisodeConfig,
     EpisodeResult,
     EpisodeState,
@@ -16,8 +13,11 @@ from sim.episode import (
     run_episode,
     stable_seed,
 )
-from sim.executors import Agent, AgentTimeout
 from sim.grading import GradeAccumulator, GradeReport, grade, grade_events, step_rewards
+from sim.kernel.draws import Draws
+from sim.kernel.environment import ActorContext, Environment, SimulationError, Timer
+from sim.kernel.executors import Agent, AgentTimeout
+from sim.kernel.taskpool import TaskPool, open_task_pool
 from sim.observation import InboundMessage, Observation, OperationResult, TicketView
 from sim.operations import (
     Escalate,
@@ -31,7 +31,7 @@ from sim.operations import (
     parse_turn,
 )
 from sim.runner import EpisodeJob, run_episodes
-from sim.taskpool import TaskPool, open_task_pool
+from sim.spec import TERMINATION_REASONS
 from sim.trace import (
     SCHEMA_VERSION,
     DeferredPayload,

@@ -1,6 +1,6 @@
 """One episode: the agent's turn loop, the SLA monitor, and the world around them.
 
-:func:`run_episode` builds an :class:`~sim.environment.Environment`, spawns the
+:func:`run_episode` builds an :class:`~sim.kernel.environment.Environment`, spawns the
 agent actor and the SLA monitor, lets a :class:`World` add the other actors
 (customer, teams), runs it, grades the trace and returns an :class:`EpisodeResult`.
 Nothing here knows which customer or team actors a world uses.
@@ -12,21 +12,20 @@ import hashlib
 import time
 from functools import partial
 from importlib import metadata
-from typing import Any, ClassVar, Literal, Protocol, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 import attrs
 import trio
 from pydantic import BaseModel, ConfigDict, Field
 
-from sim.draws import Draws
-from sim.environment import (
-    PRIORITY_CHECK,
-    PRIORITY_TURN,
+from sim.grading import GradeAccumulator
+from sim.kernel.draws import Draws
+from sim.kernel.environment import (
     ActorContext,
     Environment,
     SimulationError,
 )
-from sim.executors import (
+from sim.kernel.executors import (
     AgentFailure,
     AgentTimeout,
     Executor,
@@ -37,7 +36,7 @@ from sim.executors import (
     pick_executor,
     reset_agent,
 )
-from sim.grading import GradeAccumulator
+from sim.kernel.taskpool import TaskPool
 from sim.knowledge import search_knowledge_base
 from sim.messages import (
     AGENT,
@@ -51,14 +50,13 @@ from sim.messages import (
 from sim.observation import Observation
 from sim.operations import MAX_OPERATIONS_PER_TURN, bounded, parse_turn_entries
 from sim.outlook import WorldOutlook, outlook_as_written
-from sim.taskpool import TaskPool
+from sim.spec import PRIORITY_CHECK, PRIORITY_TURN
 from sim.ticket import TicketState, apply_operation, check_operation
 from sim.trace import DeferredPayload, Trace, TraceEvent, TraceHeader, TraceResult
 from tasks.base import TERMINAL_STATUSES, KnowledgeSnippet, SupportTaskSpec
 
 __all__ = [
     "CODE_VERSION",
-    "TERMINATION_REASONS",
     "EpisodeConfig",
     "EpisodeResult",
     "EpisodeState",
@@ -68,10 +66,6 @@ __all__ = [
     "trust_with_task",
 ]
 
-TerminationReason = Literal["finished", "max_steps", "agent_error", "agent_timeout", "sim_error"]
-TERMINATION_REASONS: tuple[str, ...] = (
-    "finished", "max_steps", "agent_error", "agent_timeout", "sim_error",
-)
 SYSTEM = "system"
 _T = TypeVar("_T")
 
@@ -438,7 +432,7 @@ async def run_episode(
     ``task`` itself; a task changed by the end of the episode (trusted in-process code
     reaching it some other way) ends the episode as ``sim_error``, scored 0.
 
-    ``pool`` lends the actors their tasks (see :mod:`sim.taskpool`); by default the
+    ``pool`` lends the actors their tasks (see :mod:`sim.kernel.taskpool`); by default the
     episode opens its own.
     """
     # A run being stopped (Ctrl-C) starts no new episode: an episode may otherwise run

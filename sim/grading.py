@@ -33,6 +33,25 @@ from sim.markers import group_met, groups_met
 from sim.messages import TEAM_PREFIX
 from sim.operations import MAX_NOTE_CHARS, MAX_REPLY_CHARS, parse_operation
 from sim.outlook import WorldOutlook, outlook_as_written
+from sim.spec import (
+    AGENT_FAILURES,
+    CRITERIA_WEIGHTS,
+    CUSTOMER_MESSAGE_KINDS,
+    FORBIDDEN_MARKER_PENALTY,
+    GRADING_VERSION,
+    INVALID_OPERATION_PENALTY,
+    INVALID_OPERATION_PENALTY_CAP,
+    LATE_ESCALATION_CREDIT,
+    LEAK_PENALTY,
+    LEAK_PENALTY_CAP,
+    OVER_ESCALATION_PENALTY,
+    SPAM_ALLOWANCE,
+    SPAM_PENALTY,
+    SPAM_PENALTY_CAP,
+    TURN_EVENT_KINDS,
+    WRONG_QUEUE_FIRST_SHARE,
+    WRONG_QUEUE_PENALTY,
+)
 from sim.text_checks import (
     COPY_SHINGLE_WORDS,
     COPY_THRESHOLD,
@@ -46,9 +65,6 @@ from sim.trace import Trace, TraceEvent
 from tasks.base import TERMINAL_STATUSES, SupportTaskSpec
 
 __all__ = [
-    "CRITERIA_WEIGHTS",
-    "GRADING_VERSION",
-    "PENALTY_NAMES",
     "CriterionResult",
     "GradeAccumulator",
     "GradeReport",
@@ -59,48 +75,7 @@ __all__ = [
     "step_rewards",
 ]
 
-GRADING_VERSION = 2
-CRITERIA_WEIGHTS: dict[str, float] = {
-    "queue": 0.10,
-    "priority": 0.08,
-    "issue_type": 0.07,
-    "status": 0.08,
-    "resolution_code": 0.07,
-    "fields_collected": 0.15,
-    "follow_up_handling": 0.05,
-    "reply_markers": 0.10,
-    "kept_informed": 0.05,
-    "note_markers": 0.08,
-    "risk_flags": 0.05,
-    "escalation": 0.07,
-    "sla": 0.05,
-}
-INVALID_OPERATION_PENALTY = 0.02
-INVALID_OPERATION_PENALTY_CAP = 0.10
-WRONG_QUEUE_PENALTY = 0.03
-OVER_ESCALATION_PENALTY = 0.10
-FORBIDDEN_MARKER_PENALTY = 0.05
-LEAK_PENALTY = 0.05
-LEAK_PENALTY_CAP = 0.15
 _LEAKS_PENALISED = round(LEAK_PENALTY_CAP / LEAK_PENALTY)
-SPAM_PENALTY = 0.02
-SPAM_PENALTY_CAP = 0.10
-#: Public replies allowed beyond one per customer message and team update.
-SPAM_ALLOWANCE = 2
-#: The names penalties carry in a report.
-PENALTY_NAMES: tuple[str, ...] = (
-    "invalid_operations", "wrong_queue", "over_escalation", "forbidden_reply", "leak", "spam",
-    "void",
-)
-LATE_ESCALATION_CREDIT = 0.3
-#: The share of the escalation credit left when another queue was paged first.
-WRONG_QUEUE_FIRST_SHARE = 0.5
-#: End reasons that are the agent's failure: like finishing, they end the episode early.
-AGENT_FAILURES = frozenset({"agent_error", "agent_timeout"})
-#: The events a turn writes while its operations are applied: an ending (``finish``, a
-#: resolved or closed status) is judged once they are over, wherever it stands in the turn.
-_TURN_KINDS = frozenset({"operation", "invalid_operation", "invalid_turn", "kb_results"})
-CUSTOMER_MESSAGE_KINDS = frozenset({"customer_answer", "customer_nudge", "customer_complaint"})
 _DIGITS = 12
 
 
@@ -328,7 +303,7 @@ class GradeAccumulator:
         self.next_seq, self.last_t = seq + 1, t
         if self.ended:
             return  # nothing after the end changes anything
-        if self.ending is not None and kind not in _TURN_KINDS:
+        if self.ending is not None and kind not in TURN_EVENT_KINDS:
             self._check_premature(self.ending)
             self.ending = None
         task = self.task

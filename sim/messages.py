@@ -7,8 +7,6 @@ received.
 
 from __future__ import annotations
 
-from typing import Any
-
 import attrs
 
 __all__ = [
@@ -66,7 +64,3 @@ class Inbound:
     text: str
     fields: tuple[tuple[str, str], ...] = ()
     time: int = 0
-
-    def as_payload(self) -> dict[str, Any]:
-        return {"sender": self.sender, "kind": self.kind, "text": self.text,
-                "fields": dict(self.fields)}

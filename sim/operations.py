@@ -145,11 +145,6 @@ class ParsedTurn:
     #: Why the turn as a whole was rejected or cut short, if it was.
     turn_error: str | None = None
 
-    @property
-    def invalid_count(self) -> int:
-        """Rejected entries; a turn that is not a list counts as one."""
-        not_a_list = self.turn_error is not None and not self.extra_rejected
-        return sum(e is not None for e in self.errors) + self.extra_rejected + not_a_list
 
 
 def bounded(value: Any, depth: int = 0) -> Any:

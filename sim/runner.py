@@ -15,8 +15,8 @@ import attrs
 import trio
 
 from sim.episode import DEFAULT_CONFIG, EpisodeConfig, EpisodeResult, World, run_episode
-from sim.executors import AgentFailure, as_agent_failure
-from sim.taskpool import open_task_pool
+from sim.kernel.executors import AgentFailure, as_agent_failure
+from sim.kernel.taskpool import open_task_pool
 from tasks.base import SupportTaskSpec
 
 __all__ = ["EpisodeJob", "build_agent", "run_episodes"]

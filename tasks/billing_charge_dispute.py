@@ -18,7 +18,7 @@ was bought, when, the compromise sign, the team's reference and ETA.
 
 from __future__ import annotations
 
-from sim.draws import Draws
+from sim.kernel.draws import Draws
 from tasks.base import KnowledgeSnippet, MarkerGroups, SupportTaskSpec, SupportTicket
 
 FAMILY_ID = "billing_charge_dispute"

@@ -19,7 +19,7 @@ number, dates, the sales rep bait, the team's reference and ETA.
 
 from __future__ import annotations
 
-from sim.draws import Draws
+from sim.kernel.draws import Draws
 from tasks.base import KnowledgeSnippet, SupportTaskSpec, SupportTicket
 
 FAMILY_ID = "contract_pricing_dispute"

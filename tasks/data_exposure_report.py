@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sim.draws import Draws
+from sim.kernel.draws import Draws
 from tasks.base import KnowledgeSnippet, SupportTaskSpec, SupportTicket
 
 FAMILY_ID = "data_exposure_report"

@@ -2,7 +2,7 @@
 
 A family file defines ``FAMILY``, a pure function from a seeded draw to a task::
 
-    from sim.draws import Draws
+    from sim.kernel.draws import Draws
     from tasks.base import SupportTaskSpec
 
     def FAMILY(draw: Draws) -> SupportTaskSpec:
@@ -32,7 +32,7 @@ from typing import Literal
 import attrs
 from pydantic import ValidationError
 
-from sim.draws import Draws
+from sim.kernel.draws import Draws
 from tasks.base import SupportTaskSpec
 from tasks.errors import TaskLoadError, display_path, format_validation_error
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime
 
-from sim.draws import Draws
+from sim.kernel.draws import Draws
 from tasks.base import KnowledgeSnippet, SupportTaskSpec, SupportTicket
 
 FAMILY_ID = "privacy_request"

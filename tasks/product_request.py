@@ -14,7 +14,7 @@ Decision facts drawn per seed, turned into gold by the knowledge base's written 
 
 from __future__ import annotations
 
-from sim.draws import Draws
+from sim.kernel.draws import Draws
 from tasks.base import KnowledgeSnippet, MarkerGroups, SupportTaskSpec, SupportTicket
 
 FAMILY_ID = "product_request"

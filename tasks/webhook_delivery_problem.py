@@ -13,7 +13,7 @@ Decision facts the knowledge base turns into gold:
 
 from __future__ import annotations
 
-from sim.draws import Draws
+from sim.kernel.draws import Draws
 from tasks.base import KnowledgeSnippet, SupportTaskSpec, SupportTicket
 
 FAMILY_ID = "webhook_delivery_problem"

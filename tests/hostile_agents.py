@@ -16,7 +16,7 @@ from typing import Any
 
 import trio
 
-from actors.oracle import OracleAgent
+from actors.agents.oracle import OracleAgent
 
 #: A turn-1 decision that is valid on every task: it changes the ticket and the trace.
 TRIAGE: list[dict[str, Any]] = [

@@ -1,4 +1,4 @@
-"""sim.draws.Draws: reproducible, in range, and close enough to uniform."""
+"""sim.kernel.draws.Draws: reproducible, in range, and close enough to uniform."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.draws import Draws
+from sim.kernel.draws import Draws
 
 material = st.lists(st.one_of(st.integers(), st.text(max_size=20)), min_size=1, max_size=4)
 
@@ -58,7 +58,7 @@ def test_every_value_in_a_small_range_comes_up_about_equally_often() -> None:
 
 
 def test_draws_are_the_same_in_another_process() -> None:
-    code = ("from sim.draws import Draws; d = Draws('seed', 7); "
+    code = ("from sim.kernel.draws import Draws; d = Draws('seed', 7); "
             "print([d.randint(0, 99) for _ in range(8)])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, env={"PYTHONHASHSEED": "12345", "PATH": ""}).stdout

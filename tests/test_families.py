@@ -21,10 +21,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from actors.agents.scripted import ScriptedAgent, turns_of
 from actors.episodes import make_job, simulate_many
-from actors.scripted import ScriptedAgent, turns_of
 from bench.families import FAULT_SETS, gold_table, gold_tuple
-from sim.draws import Draws
+from sim.kernel.draws import Draws
 from tasks.base import PERSONAS, SupportTaskSpec
 from tasks.errors import TaskLoadError
 from tasks.family import LOAD_CHECK_SEEDS, VARIANT_MATERIAL, TaskFamily
@@ -38,7 +38,7 @@ GOLD_FIELDS = ("queue", "priority", "issue type", "status", "resolution code", "
 
 # A family written as a user would: the refund limit of its knowledge base decides.
 USER_FAMILY = '''
-from sim.draws import Draws
+from sim.kernel.draws import Draws
 from tasks.base import KnowledgeSnippet, SupportTaskSpec, SupportTicket
 
 LIMIT = 500

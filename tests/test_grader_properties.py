@@ -26,8 +26,8 @@ from hypothesis import strategies as st
 import sim.grading
 import sim.outlook
 import sim.testing
+from actors.agents.oracle import OracleAgent
 from actors.checks import CheckReport, check_task, standard_world
-from actors.oracle import OracleAgent
 from actors.teams import FAULTS
 from sim.grading import GradeAccumulator, GradeReport
 from sim.markers import group_met

@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from actors.oracle import OracleAgent
+from actors.agents.oracle import OracleAgent
 from actors.world import StandardWorld
 from sim.episode import EpisodeResult
 from sim.grading import GradeReport, ImpossibleTraceError, grade, grade_events, step_rewards

@@ -36,9 +36,9 @@ import trio_parallel
 from actors import make_job, simulate
 from actors.world import StandardWorld
 from sim import grading
-from sim.environment import Environment
 from sim.episode import EpisodeConfig, EpisodeResult, EpisodeState
-from sim.executors import AGENT_THREADS
+from sim.kernel.environment import Environment
+from sim.kernel.executors import AGENT_THREADS
 from sim.runner import EpisodeJob, run_episodes
 from sim.trace import Trace
 from tasks import get_task

@@ -18,7 +18,7 @@ import pytest
 from pydantic import ValidationError
 
 import run_sim
-from actors.loading import did_you_mean
+from actors.agents.loading import did_you_mean
 from actors.scenario import ScenarioError, load_scenario
 from sim.observation import Observation
 from sim.operations import _MODELS as OPERATION_MODELS
@@ -249,7 +249,7 @@ def test_every_option_has_help_and_help_shows_defaults() -> None:
 
 def test_an_agent_module_in_the_current_folder_loads(tmp_path: Path) -> None:
     # Worked before this issue (run_sim.main appends the current folder); kept as a guard.
-    source = ("from actors.oracle import OracleAgent\n\n\nclass Agent(OracleAgent):\n"
+    source = ("from actors.agents.oracle import OracleAgent\n\n\nclass Agent(OracleAgent):\n"
               "    pass\n")
     agent = agent_module(tmp_path, source, name="cwd_only_agent")
     proc = run_cli("run", "--agent", agent, "--privileged", "--json", cwd=tmp_path)

@@ -43,7 +43,7 @@ import os
 import time
 from pathlib import Path
 
-from actors.heuristic import HeuristicAgent
+from actors.agents.heuristic import HeuristicAgent
 
 
 class DieOnSeed3(HeuristicAgent):

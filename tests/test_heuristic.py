@@ -23,8 +23,8 @@ import trio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from actors.agents.heuristic import HeuristicAgent
 from actors.episodes import make_job, simulate, simulate_many
-from actors.heuristic import HeuristicAgent
 from sim.episode import EpisodeResult
 from sim.grading import GradeReport, grade
 from sim.observation import InboundMessage, Observation, TicketView

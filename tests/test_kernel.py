@@ -1,6 +1,6 @@
 """The kernel: the per-episode clock, episodes, the runner and traces (SPEC §3, §5).
 
-Every test runs real episodes (or a bare :class:`~sim.environment.Environment`) and
+Every test runs real episodes (or a bare :class:`~sim.kernel.environment.Environment`) and
 checks what they produce: traces, observations, results.
 """
 
@@ -24,9 +24,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from actors import OracleAgent, ScriptedAgent, StandardWorld, make_job, simulate
-from sim.environment import ActorContext, Environment, SimulationError
 from sim.episode import EpisodeConfig, EpisodeResult, EpisodeState, run_episode
 from sim.grading import grade, grade_events
+from sim.kernel.environment import ActorContext, Environment, SimulationError
 from sim.observation import Observation
 from sim.outlook import WorldOutlook, outlook_as_written
 from sim.runner import run_episodes

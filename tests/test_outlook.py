@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from actors.oracle import OracleAgent
+from actors.agents.oracle import OracleAgent
 from actors.world import StandardWorld
 from sim.grading import grade, grade_events
 from sim.outlook import WorldOutlook, derive_outlook, outlook_as_written

@@ -1,4 +1,4 @@
-"""The task pool (sim.taskpool) and how episodes use it."""
+"""The task pool (sim.kernel.taskpool) and how episodes use it."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import trio
 from episode_helpers import SEED_TASK
 
 from actors import make_job
-from sim.environment import ActorContext, Environment, SimulationError
+from sim.kernel.environment import ActorContext, Environment, SimulationError
+from sim.kernel.taskpool import TaskPool, open_task_pool
 from sim.runner import run_episodes
-from sim.taskpool import TaskPool, open_task_pool
 
 
 async def test_a_pool_reuses_a_task_once_its_function_returned() -> None:

@@ -7,7 +7,7 @@ once its function returns, idle in ``wait_task_rescheduled``, and hands it the n
 function to run, so a long run starts only as many tasks as were ever busy at once.
 
 :func:`sim.runner.run_episodes` shares one pool between all its episodes;
-:meth:`Environment.run <sim.environment.Environment.run>` opens its own when given none.
+:meth:`Environment.run <sim.kernel.environment.Environment.run>` opens its own when given none.
 """
 
 from __future__ import annotations

@@ -7,11 +7,11 @@ import importlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from actors.heuristic import HeuristicAgent
-from actors.oracle import OracleAgent
-from actors.random_agent import RandomAgent
-from actors.scripted import ScriptedAgent
-from sim.executors import describe_exception
+from actors.agents.heuristic import HeuristicAgent
+from actors.agents.oracle import OracleAgent
+from actors.agents.random_agent import RandomAgent
+from actors.agents.scripted import ScriptedAgent
+from sim.kernel.executors import describe_exception
 
 __all__ = [
     "BUILTIN_AGENTS",

@@ -20,11 +20,11 @@ everything that needs the world around the agent takes it as a parameter:
   :class:`~sim.episode.World` (``actors.world.StandardWorld`` is one), or a ``World``
   instance used as is for every run.
 - ``oracle``: a zero-argument factory of the agent that knows the gold answer
-  (``actors.oracle.OracleAgent``); without one the oracle invariant is not applicable.
+  (``actors.agents.oracle.OracleAgent``); without one the oracle invariant is not applicable.
 
 Running the suite directly::
 
-    from actors.oracle import OracleAgent
+    from actors.agents.oracle import OracleAgent
     from actors.teams import FAULTS
     from actors.world import StandardWorld
     from sim.testing import run_property_suite
@@ -113,6 +113,7 @@ from sim.operations import (
 )
 from sim.outlook import WorldOutlook, outlook_as_written
 from sim.runner import EpisodeJob, run_episodes
+from sim.spec import EVENT_KINDS
 from sim.text_checks import update_facts
 from sim.ticket import check_operation
 from sim.trace import Trace, TraceEvent
@@ -943,10 +944,6 @@ def _mixed_sequences(task: SupportTaskSpec) -> SearchStrategy[list[Any]]:
     return _weighted((3, turn_sequences(task)), (1, gaming_turns(task, echo_update=False)))
 
 
-_EVENT_KINDS = ("turn", "operation", "invalid_operation", "invalid_turn", "customer_answer",
-                "team_ack", "team_update", "team_silent", "team_bounce", "kb_results", "end",
-                "sla_met", "sla_breach", "customer_nudge", "customer_complaint", "agent_error",
-                "agent_timeout")
 
 
 def trace_events(task: SupportTaskSpec) -> SearchStrategy[TraceEvent]:
@@ -989,7 +986,7 @@ def trace_events(task: SupportTaskSpec) -> SearchStrategy[TraceEvent]:
                          kind=kind, payload=payload)
 
     known = [events_of(st.just(kind), st.one_of(payloads[kind], garbage)) for kind in payloads]
-    others = st.sampled_from([k for k in _EVENT_KINDS if k not in payloads])
+    others = st.sampled_from([k for k in EVENT_KINDS if k not in payloads])
     return _named("trace_events", st.one_of(*known, events_of(others, garbage),
                                             events_of(st.text(max_size=10), garbage)))
 

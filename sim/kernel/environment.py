@@ -1,7 +1,7 @@
 """The per-episode kernel: a simulated clock, actors and their mailboxes.
 
 Each episode has one :class:`Environment`. Actors are trio tasks, taken from a
-:class:`~sim.taskpool.TaskPool` (the runner's, shared by its episodes, or one the
+:class:`~sim.kernel.taskpool.TaskPool` (the runner's, shared by its episodes, or one the
 environment opens for itself); each blocks only in :meth:`ActorContext.receive` (or
 :meth:`ActorContext.sleep`). At most one actor of an episode runs at a time. When it
 blocks, the environment pops the earliest pending delivery (ordered by simulated time,
@@ -36,22 +36,16 @@ from __future__ import annotations
 import types
 from collections.abc import Awaitable, Callable, Generator
 from heapq import heappop, heappush
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 import trio
 from outcome import Error, Value
 from trio.lowlevel import reschedule, wait_task_rescheduled
 
-from sim.taskpool import TaskPool, open_task_pool
-
-if TYPE_CHECKING:
-    from sim.trace import DeferredPayload
+from sim.kernel.taskpool import TaskPool, open_task_pool
 
 __all__ = [
-    "PRIORITY_CHECK",
-    "PRIORITY_MESSAGE",
-    "PRIORITY_TURN",
     "ActorContext",
     "Environment",
     "SimulationError",
@@ -59,10 +53,6 @@ __all__ = [
 ]
 
 ActorBody = Callable[["ActorContext"], Awaitable[None]]
-#: Deliveries at one instant go in this order of priority: messages, then turns, then checks.
-PRIORITY_MESSAGE = 0
-PRIORITY_TURN = 1
-PRIORITY_CHECK = 2
 
 
 class SimulationError(RuntimeError):
@@ -160,10 +150,10 @@ class Environment:
             raise ValueError(f"actor {name!r} already exists")
         actor = _Actor(name, body)
         self._actors[name] = actor
-        self._schedule(actor, 0, _START, PRIORITY_MESSAGE)
+        self._schedule(actor, 0, _START, 0)
 
     def call_at(self, time: int, name: str, callback: Callable[[ActorContext], None],
-                priority: int = PRIORITY_MESSAGE) -> None:
+                priority: int = 0) -> None:
         """Run ``callback`` at simulated ``time``, as the actor ``name``, without a task.
 
         For a check that only looks and sends (a monitor): it runs synchronously when
@@ -178,16 +168,13 @@ class Environment:
         """Create actors on demand: a message to ``prefix + x`` spawns ``factory(prefix + x)``."""
         self._factories += ((prefix, factory),)
 
-    def has_actor(self, name: str) -> bool:
-        return name in self._actors
-
     @property
     def actor_count(self) -> int:
         return len(self._actors)
 
     # -- what actors call (through ActorContext) ----------------------------------
     def send(self, recipient: str, message: Any, delay: int = 0,
-             priority: int = PRIORITY_MESSAGE) -> None:
+             priority: int = 0) -> None:
         actor = self._actors.get(recipient) or self._from_factory(recipient)
         self._schedule(actor, delay, message, priority)
 
@@ -484,11 +471,11 @@ class ActorContext:
         # Only ``timer`` comes back, as the list of what else arrived meanwhile.
         return self._env._next(actor)
 
-    def record(self, kind: str, payload: dict[str, Any] | DeferredPayload) -> None:
+    def record(self, kind: str, payload: Any) -> None:
         """Append an event to the episode's trace, stamped with the time and this actor.
 
-        ``payload`` is a JSON-ready dict, or a :class:`~sim.trace.DeferredPayload` that
-        makes one.
+        ``payload`` is whatever the recorder given to :class:`Environment` accepts; the
+        kernel passes it on untouched.
         """
         self._env.record(self.name, kind, payload)
 

@@ -86,13 +86,14 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from actors.agents.loading import BUILTIN_AGENTS, AgentLoadError, resolve_agent
+from actors.agents.scripted import ScriptedAgent
 from actors.episodes import simulate
-from actors.loading import BUILTIN_AGENTS, AgentLoadError, resolve_agent
-from actors.scripted import ScriptedAgent
 from actors.teams import FAULTS
-from sim.episode import TERMINATION_REASONS, EpisodeConfig, EpisodeResult
-from sim.grading import CRITERIA_WEIGHTS, PENALTY_NAMES, GradeAccumulator
+from sim.episode import EpisodeConfig, EpisodeResult
+from sim.grading import GradeAccumulator
 from sim.operations import MAX_OPERATIONS_PER_TURN, parse_operation
+from sim.spec import CRITERIA_WEIGHTS, EVENT_KINDS, PENALTY_NAMES, TERMINATION_REASONS
 from sim.ticket import check_operation
 from tasks.base import PERSONAS, SupportTaskSpec
 from tasks.registry import TaskLoadError, get_task
@@ -108,15 +109,6 @@ __all__ = [
     "run_scenario_sync",
 ]
 
-#: The penalties the grader can apply (sim.grading), by name.
-PENALTIES: tuple[str, ...] = PENALTY_NAMES
-#: The kinds of trace events the kernel and the standard world record.
-EVENT_KINDS: tuple[str, ...] = (
-    "turn", "operation", "invalid_operation", "invalid_turn", "kb_results", "end",
-    "agent_error", "agent_timeout", "sla_met", "sla_breach",
-    "customer_answer", "customer_nudge", "customer_complaint",
-    "team_ack", "team_update", "team_bounce", "team_silent",
-)
 #: The ticket values ``[expect.final]`` may name, and the catalog dimension of each.
 FINAL_KEYS: dict[str, str] = {
     "queue": "queues", "priority": "priorities", "issue_type": "issue_types",
@@ -250,7 +242,7 @@ class Expectations(_Model):
     @field_validator("penalties")
     @classmethod
     def _penalties(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        _only_known(value or (), PENALTIES, "is unknown")
+        _only_known(value or (), PENALTY_NAMES, "is unknown")
         return value
 
     @field_validator("criteria")

@@ -47,11 +47,11 @@ from typing import Any
 import attrs
 import trio
 
+from actors.agents.loading import PRIVILEGED_AGENTS, resolve_agent
 from actors.episodes import make_job
-from actors.loading import PRIVILEGED_AGENTS, resolve_agent
 from actors.world import StandardWorld
 from sim.episode import EpisodeConfig, EpisodeResult
-from sim.executors import Executor
+from sim.kernel.executors import Executor
 from sim.metrics import DEFAULT_PASS_THRESHOLD, SummaryFold
 from sim.results import ReadCounts, ResultsWriter, iter_results
 from sim.runner import run_episodes
