@@ -14,12 +14,12 @@ from actors.agents.heuristic import HeuristicAgent
 from actors.agents.loading import BUILTIN_AGENTS, AgentLoadError, resolve_agent
 from actors.agents.oracle import OracleAgent
 from actors.agents.random_agent import RandomAgent
-from actors.agents.scripted import ScriptedAgent
 from actors.customer import customer_actor
 from actors.episodes import make_job, simulate, simulate_many
 from actors.field_values import correct_value, looks_valid, wrong_value
 from actors.teams import FAULTS, team_actor
 from actors.world import StandardWorld
+from sim.scripted import ScriptedAgent
 
 __all__ = [
     "BUILTIN_AGENTS",

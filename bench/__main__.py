@@ -206,7 +206,7 @@ def growth(max_steps_values: list[int], episodes: int) -> list[tuple[int, float]
                  "request_fields": ["regions"]}]
 
         def agent(turns: list[Any] = [turn] * steps) -> Any:
-            from actors.agents.scripted import ScriptedAgent
+            from sim.scripted import ScriptedAgent
             return ScriptedAgent(turns)
 
         jobs = [make_job(task, agent, seed=s, agent_name="scripted") for s in range(episodes)]

@@ -22,10 +22,10 @@ import statistics
 import sys
 from pathlib import Path
 
-from actors.agents.scripted import ScriptedAgent, turns_of
 from actors.episodes import make_job, simulate_many
 from actors.teams import FAULTS
 from sim.grading import grade
+from sim.scripted import ScriptedAgent, turns_of
 from tasks.base import PERSONAS, SupportTaskSpec
 from tasks.family import TaskFamily
 from tasks.registry import discover_families, get_family, load_task_source

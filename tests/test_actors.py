@@ -1,6 +1,6 @@
 """The actors around the agent: the customer, the teams, the oracle (SPEC §2, §3).
 
-Episodes are driven by the oracle or by :class:`~actors.agents.scripted.ScriptedAgent` with
+Episodes are driven by the oracle or by :class:`~sim.scripted.ScriptedAgent` with
 explicit dict operations, and checked through their traces and observations.
 """
 

@@ -21,10 +21,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from actors.agents.scripted import ScriptedAgent, turns_of
 from actors.episodes import make_job, simulate_many
 from bench.families import FAULT_SETS, gold_table, gold_tuple
 from sim.kernel.draws import Draws
+from sim.scripted import ScriptedAgent, turns_of
 from tasks.base import PERSONAS, SupportTaskSpec
 from tasks.errors import TaskLoadError
 from tasks.family import LOAD_CHECK_SEEDS, VARIANT_MATERIAL, TaskFamily

@@ -7,7 +7,7 @@ from actors.agents.heuristic import HeuristicAgent
 from actors.agents.loading import BUILTIN_AGENTS, PRIVILEGED_AGENTS, AgentLoadError, resolve_agent
 from actors.agents.oracle import OracleAgent
 from actors.agents.random_agent import RandomAgent
-from actors.agents.scripted import ScriptedAgent
+from sim.scripted import ScriptedAgent
 
 __all__ = [
     "BUILTIN_AGENTS",

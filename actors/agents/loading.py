@@ -10,8 +10,8 @@ from typing import Any
 from actors.agents.heuristic import HeuristicAgent
 from actors.agents.oracle import OracleAgent
 from actors.agents.random_agent import RandomAgent
-from actors.agents.scripted import ScriptedAgent
 from sim.kernel.executors import describe_exception
+from sim.scripted import ScriptedAgent
 
 __all__ = [
     "BUILTIN_AGENTS",

@@ -87,12 +87,12 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from actors.agents.loading import BUILTIN_AGENTS, AgentLoadError, resolve_agent
-from actors.agents.scripted import ScriptedAgent
 from actors.episodes import simulate
 from actors.teams import FAULTS
 from sim.episode import EpisodeConfig, EpisodeResult
 from sim.grading import GradeAccumulator
 from sim.operations import MAX_OPERATIONS_PER_TURN, parse_operation
+from sim.scripted import ScriptedAgent
 from sim.spec import CRITERIA_WEIGHTS, EVENT_KINDS, PENALTY_NAMES, TERMINATION_REASONS
 from sim.ticket import check_operation
 from tasks.base import PERSONAS, SupportTaskSpec

@@ -113,6 +113,7 @@ from sim.operations import (
 )
 from sim.outlook import WorldOutlook, outlook_as_written
 from sim.runner import EpisodeJob, run_episodes
+from sim.scripted import ScriptedAgent
 from sim.spec import EVENT_KINDS
 from sim.text_checks import update_facts
 from sim.ticket import check_operation
@@ -134,7 +135,7 @@ __all__ = [
     "Invariant",
     "InvariantResult",
     "InvariantViolation",
-    "ScriptedTurns",
+    "ScriptedAgent",
     "SuiteContext",
     "WorldFactory",
     "WorldLike",
@@ -253,28 +254,11 @@ def _fixed_world(world: WorldLike) -> World | None:
 # --------------------------------------------------------------------------- replaying
 
 
-class ScriptedTurns:
-    """An agent that plays ``turns[k-1]`` at turn k and waits (an empty turn) afterwards.
-
-    Turns are returned exactly as given (dicts, models, garbage), so what the simulator
-    does with a malformed turn is what gets tested.
-    """
-
-    inline_safe = True
-
-    def __init__(self, turns: Sequence[Any] = ()) -> None:
-        self.turns = list(turns)
-
-    def act(self, observation: Any) -> Any:
-        index = int(observation.turn) - 1
-        return self.turns[index] if 0 <= index < len(self.turns) else []
-
-
 class _YieldingScript:
-    """:class:`ScriptedTurns` as an async agent that yields to trio before each decision."""
+    """:class:`ScriptedAgent` as an async agent that yields to trio before each decision."""
 
     def __init__(self, turns: Sequence[Any] = ()) -> None:
-        self.script = ScriptedTurns(turns)
+        self.script = ScriptedAgent(turns)
 
     async def act(self, observation: Any) -> Any:
         await trio.sleep(0)
@@ -292,10 +276,10 @@ def scripted_job(
     config: EpisodeConfig | None = None,
     agent_name: str = "scripted",
 ) -> EpisodeJob:
-    """An :class:`~sim.runner.EpisodeJob` in which :class:`ScriptedTurns` plays ``turn_list``."""
+    """An :class:`~sim.runner.EpisodeJob` in which :class:`ScriptedAgent` plays ``turn_list``."""
     turns_copy = list(turn_list)
     return EpisodeJob(
-        task=task, make_agent=lambda: ScriptedTurns(turns_copy),
+        task=task, make_agent=lambda: ScriptedAgent(turns_copy),
         world=resolve_world(world, persona, faults, task), seed=seed, agent_name=agent_name,
         config=config or EpisodeConfig(),
     )
@@ -316,7 +300,7 @@ async def replay_async(
 ) -> EpisodeResult:
     """:func:`replay` inside a running trio loop. ``agent`` replaces the scripted agent
     (``privileged``: it is handed the whole task, as a reference agent)."""
-    player = agent if agent is not None else ScriptedTurns(turn_list)
+    player = agent if agent is not None else ScriptedAgent(turn_list)
     return await run_episode(
         task, player, world=resolve_world(world, persona, faults, task), seed=seed,
         agent_name=agent_name, config=config, privileged=privileged,
@@ -1433,8 +1417,8 @@ def _penalty_count(report: GradeReport, name: str) -> int:
     return sum(p.name == name for p in report.penalties)
 
 
-class _Recorder(ScriptedTurns):
-    """:class:`ScriptedTurns` that keeps every text its observations showed it."""
+class _Recorder(ScriptedAgent):
+    """:class:`ScriptedAgent` that keeps every text its observations showed it."""
 
     def __init__(self, turns: Sequence[Any] = ()) -> None:
         super().__init__(turns)

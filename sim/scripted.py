@@ -11,7 +11,11 @@ __all__ = ["ScriptedAgent", "turns_of"]
 
 
 class ScriptedAgent:
-    """Returns ``turns[k-1]`` at turn k, and an empty turn (wait) after the script ends."""
+    """An agent that plays ``turns[k-1]`` at turn k and waits (an empty turn) afterwards.
+
+    Turns are returned exactly as given (dicts, models, garbage), so what the simulator
+    does with a malformed turn is what gets tested.
+    """
 
     inline_safe = True
 
@@ -19,8 +23,8 @@ class ScriptedAgent:
         self.turns = list(turns)
 
     def act(self, observation: Any) -> Any:
-        index = observation.turn - 1
-        return self.turns[index] if index < len(self.turns) else []
+        index = int(observation.turn) - 1
+        return self.turns[index] if 0 <= index < len(self.turns) else []
 
 
 def turns_of(trace: Trace) -> list[list[dict[str, Any]]]:
