@@ -14,6 +14,7 @@ from sim.episode import EpisodeState
 from sim.kernel.environment import Environment
 from sim.messages import CUSTOMER, TEAM_PREFIX
 from sim.outlook import WorldOutlook, derive_outlook
+from sim.task_memo import per_task
 from tasks.base import PERSONAS, SupportTaskSpec
 
 __all__ = ["StandardWorld"]
@@ -52,20 +53,12 @@ class StandardWorld:
         return team_actor(state, queue, self.faults) if queue in state.task.catalog.queues else None
 
 
-#: (task hash, persona, faults) -> outlook: the same for every episode of that world.
-_OUTLOOKS: dict[tuple[str, str, tuple[str, ...]], WorldOutlook] = {}
-
-
+@per_task
 def _outlook(task: SupportTaskSpec, persona: str, faults: tuple[str, ...]) -> WorldOutlook:
-    key = (task.content_hash, persona, faults)
-    outlook = _OUTLOOKS.get(key)
-    if outlook is None:
-        if len(_OUTLOOKS) >= 1024:  # a bound, for runs over many generated tasks
-            _OUTLOOKS.clear()
-        plan = customer_plan(task, persona)
-        outlook = _OUTLOOKS[key] = derive_outlook(
-            task, answers=plan.answers, answer_delay_seconds=plan.delay_seconds,
-            first_answer_bad=plan.first_answer_bad, patience_seconds=plan.patience_seconds,
-            update_after_seconds=update_after_seconds(task, faults),
-        )
-    return outlook
+    """The outlook of a world: the same for every episode of (task, persona, faults)."""
+    plan = customer_plan(task, persona)
+    return derive_outlook(
+        task, answers=plan.answers, answer_delay_seconds=plan.delay_seconds,
+        first_answer_bad=plan.first_answer_bad, patience_seconds=plan.patience_seconds,
+        update_after_seconds=update_after_seconds(task, faults),
+    )

@@ -12,12 +12,13 @@ import hashlib
 import time
 from functools import partial
 from importlib import metadata
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import attrs
 import trio
 from pydantic import BaseModel, ConfigDict, Field
 
+from sim.event_log import EventLog
 from sim.grading import GradeAccumulator
 from sim.kernel.draws import Draws
 from sim.kernel.environment import (
@@ -48,11 +49,12 @@ from sim.messages import (
     team_address,
 )
 from sim.observation import Observation
-from sim.operations import MAX_OPERATIONS_PER_TURN, bounded, parse_turn_entries
+from sim.operations import bounded, parse_turn_entries
 from sim.outlook import WorldOutlook, outlook_as_written
 from sim.spec import PRIORITY_CHECK, PRIORITY_TURN
+from sim.task_memo import per_task
 from sim.ticket import TicketState, apply_operation, check_operation
-from sim.trace import DeferredPayload, Trace, TraceEvent, TraceHeader, TraceResult
+from sim.trace import DeferredPayload, Trace, TraceHeader, TraceResult
 from tasks.base import TERMINAL_STATUSES, KnowledgeSnippet, SupportTaskSpec
 
 __all__ = [
@@ -130,8 +132,8 @@ class EpisodeState:
 
     def sla_met_now(self) -> bool:
         task = self.task
-        status = self.ticket.effective_status(task.gold_queue)
-        return bool(self.reply_times) and status == self.outlook.adjusted_gold_status(task)
+        return self.outlook.sla_met(task, replied=bool(self.reply_times),
+                                    status=self.ticket.effective_status(task.gold_queue))
 
 
 class World(Protocol):
@@ -182,13 +184,20 @@ class EpisodeResult(BaseModel):
 
 
 _OBSERVATION = Observation.__pydantic_validator__
-#: Entries a turn may have, and so the packing of (turn, index) into one number.
-_SLOTS = MAX_OPERATIONS_PER_TURN
-_new_tuple = tuple.__new__
-#: What the grader is handed as the payload of an operation it is also handed parsed.
-_PAYLOAD_UNREAD: dict[str, Any] = {}
 #: One entry's outcome, (index, op, ok, error): kept small until the next observation.
 _Outcome = tuple[int, str | None, bool, str | None]
+
+
+@per_task
+def _static_fields(task: SupportTaskSpec) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the task's constant observation fields, its ticket's constant fields)."""
+    t = task.ticket
+    return (
+        {"task_id": task.task_id, "title": task.title, "objective": task.objective},
+        {"customer_name": t.customer_name, "customer_tier": t.customer_tier,
+         "company": t.company, "subject": t.subject, "body": t.body,
+         "region": t.region, "affected_users": t.affected_users},
+    )
 
 
 class _ObservationMaker:
@@ -201,9 +210,6 @@ class _ObservationMaker:
 
     __slots__ = ("catalog", "state", "static")
 
-    #: content hash -> (the task's constant fields, its ticket's constant fields).
-    _static: ClassVar[dict[str, tuple[dict[str, Any], dict[str, Any]]]] = {}
-
     def __init__(self, state: EpisodeState) -> None:
         task = state.task
         self.state = state
@@ -213,18 +219,7 @@ class _ObservationMaker:
         self.catalog = type(catalog).model_construct(
             catalog.__pydantic_fields_set__, **catalog.__dict__
         )
-        static = self._static.get(task.content_hash)
-        if static is None:
-            if len(self._static) >= 256:  # a bound, for runs over many generated tasks
-                self._static.clear()
-            t = task.ticket
-            static = self._static[task.content_hash] = (
-                {"task_id": task.task_id, "title": task.title, "objective": task.objective},
-                {"customer_name": t.customer_name, "customer_tier": t.customer_tier,
-                 "company": t.company, "subject": t.subject, "body": t.body,
-                 "region": t.region, "affected_users": t.affected_users},
-            )
-        self.static = static
+        self.static = _static_fields(task)
 
     def __call__(self, now: int, turn: int, inbox: list[Inbound],
                  results: list[_Outcome], kb: tuple[KnowledgeSnippet, ...]) -> Observation:
@@ -259,7 +254,8 @@ class _Episode:
     closures: thousands of episodes in flight each save their cells and functions.
     """
 
-    __slots__ = ("agent", "config", "events", "executor", "fold", "observe", "state")
+    __slots__ = ("agent", "config", "events", "executor", "fold", "fold_operation", "observe",
+                 "state")
 
     def __init__(self, agent: Any, state: EpisodeState, config: EpisodeConfig,
                  grader: GradeAccumulator) -> None:
@@ -269,38 +265,17 @@ class _Episode:
         #: Chosen by ``run_episode`` once the agent is reset (choosing reads agent code).
         self.executor: ResolvedExecutor = "inline"
         self.observe = _ObservationMaker(state)
-        #: The events so far, flat: (t, actor, kind, payload) after one another. The
-        #: :class:`TraceEvent` records are made once the episode ends: thousands of
-        #: episodes in flight save a kilobyte each.
-        self.events: list[Any] = []
+        #: The events so far (see :mod:`sim.event_log`).
+        self.events = EventLog()
         self.fold = grader.fold
+        self.fold_operation = grader.fold_operation
 
     def record(self, now: int, actor: str, kind: str,
                payload: dict[str, Any] | DeferredPayload) -> None:
-        events = self.events
-        seq = len(events) >> 2
-        events += (now, actor, kind, payload)
+        seq = self.events.append_event(now, actor, kind, payload)
         if isinstance(payload, DeferredPayload):
             payload = payload()
         self.fold(now, seq, actor, kind, payload)  # graded as it happens
-
-    # The agent's own turn and operation events are kept packed until the episode ends:
-    # the actor slot holds the number ``turn * _SLOTS + index`` (a small int, which
-    # CPython shares) in place of "agent", and an operation's slot holds its dict alone.
-    # A dict (or a tuple) each would cost thousands of episodes in flight dearly.
-    def _record_turn(self, now: int, turn: int) -> None:
-        events = self.events
-        seq = len(events) >> 2
-        events += (now, turn * _SLOTS, "turn", None)
-        self.fold(now, seq, AGENT, "turn", {"turn": turn})
-
-    def _record_operation(self, now: int, turn: int, index: int, raw: dict[str, Any],
-                          operation: Any) -> None:
-        events = self.events
-        seq = len(events) >> 2
-        events += (now, turn * _SLOTS + index, "operation", raw)
-        # Parsed once already, by the turn: the grader takes it and reads no payload.
-        self.fold(now, seq, AGENT, "operation", _PAYLOAD_UNREAD, operation)
 
     def check_sla(self, ctx: ActorContext) -> None:
         """The SLA monitor: a check at the deadline, after any turn at that same instant."""
@@ -342,7 +317,10 @@ class _Episode:
                 results.append((index, name, False, error))
                 continue
             apply_operation(state.ticket, operation)
-            self._record_operation(ctx.now, turn, index, raw, operation)
+            # Parsed once already, by the turn: the grader takes it and reads no payload.
+            self.fold_operation(
+                ctx.now, self.events.append_operation(ctx.now, turn, index, raw), operation
+            )
             results.append((index, name, True, None))
             kind = operation.op
             if kind == "reply":
@@ -376,7 +354,8 @@ class _Episode:
             inbox.extend(m for m in arrived if isinstance(m, Inbound))
             observation = observe(ctx.now, turn, inbox, results, kb)
             inbox = []
-            self._record_turn(ctx.now, turn)
+            self.fold(ctx.now, self.events.append_turn(ctx.now, turn), AGENT, "turn",
+                      {"turn": turn})
             state.turns_taken = turn
             started = time.perf_counter()
             try:
@@ -513,7 +492,7 @@ async def run_episode(
         steps=state.turns_taken, sim_minutes=state.ended_at // 60, error=state.error,
     )
     # The events too: only the flat list is kept (not the episode, which holds the agent).
-    trace = Trace(header=header, events=partial(_trace_events, episode.events),
+    trace = Trace(header=header, events=episode.events.trace_events,
                   result=result_line)
     latencies = state.latencies or [0.0]
     return EpisodeResult(
@@ -550,25 +529,6 @@ def _agent_view(task: SupportTaskSpec, agent: Any, privileged: bool) -> Any:
     if not privileged:
         return task.brief()
     return task if type(agent) in _TRUSTED_WITH_TASK else task.private_copy()
-
-
-def _trace_events(flat: list[Any]) -> tuple[TraceEvent, ...]:
-    """The events an :class:`_Episode` recorded (flat, some packed), as the trace keeps
-    them."""
-    parts = iter(flat)
-    events = []
-    four = zip(parts, parts, parts, parts, strict=True)  # (t, actor, kind, payload)
-    for seq, (t, actor, kind, payload) in enumerate(four):
-        if type(actor) is int:  # packed: see _record_turn
-            turn, index = divmod(actor, _SLOTS)
-            actor = AGENT
-            payload = ({"turn": turn} if kind == "turn"
-                       else {"turn": turn, "index": index, "op": payload})
-        elif type(payload) is DeferredPayload:
-            payload = payload()
-        # tuple.__new__ skips the named tuple's Python-level constructor: same record.
-        events.append(_new_tuple(TraceEvent, (t, seq, actor, kind, payload)))
-    return tuple(events)
 
 
 def _result_line(grader: GradeAccumulator, **fields: Any) -> TraceResult:

@@ -30,7 +30,7 @@ import attrs
 from pydantic import BaseModel, ConfigDict
 
 from sim.markers import group_met, groups_met
-from sim.messages import TEAM_PREFIX
+from sim.messages import AGENT, TEAM_PREFIX
 from sim.operations import MAX_NOTE_CHARS, MAX_REPLY_CHARS, parse_operation
 from sim.outlook import WorldOutlook, outlook_as_written
 from sim.spec import (
@@ -52,6 +52,7 @@ from sim.spec import (
     WRONG_QUEUE_FIRST_SHARE,
     WRONG_QUEUE_PENALTY,
 )
+from sim.task_memo import per_task
 from sim.text_checks import (
     COPY_SHINGLE_WORDS,
     COPY_THRESHOLD,
@@ -75,6 +76,8 @@ __all__ = [
     "step_rewards",
 ]
 
+#: The payload :meth:`GradeAccumulator.fold_operation` passes on: never read.
+_UNREAD: dict[str, Any] = {}
 _LEAKS_PENALISED = round(LEAK_PENALTY_CAP / LEAK_PENALTY)
 _DIGITS = 12
 
@@ -153,17 +156,7 @@ def _groups(groups: Iterable[tuple[str, ...]]) -> str:
     return "; ".join(" + ".join(group) for group in groups) or "none"
 
 
-_OUTLOOKS: dict[str, WorldOutlook] = {}
-_TASK_SEEN: dict[str, tuple[frozenset[tuple[str, ...]], tuple[str, ...]]] = {}
-
-
-def _default_outlook(task: SupportTaskSpec) -> WorldOutlook:
-    outlook = _OUTLOOKS.get(task.content_hash)
-    if outlook is None:
-        if len(_OUTLOOKS) >= 256:
-            _OUTLOOKS.clear()
-        outlook = _OUTLOOKS[task.content_hash] = outlook_as_written(task)
-    return outlook
+_default_outlook = per_task(outlook_as_written)
 
 
 _WORDS = re.compile(r"\w+")
@@ -213,23 +206,19 @@ def _copied_from_task(text: str, seen: frozenset[tuple[str, ...]]) -> float:
     return _copied_words(text, (seen,))
 
 
+@per_task
 def _task_texts(task: SupportTaskSpec) -> tuple[frozenset[tuple[str, ...]], tuple[str, ...]]:
     """(the shingles of what every agent is shown — ticket and knowledge base — and the
-    task's internal-only terms), made once per task."""
-    made = _TASK_SEEN.get(task.content_hash)
-    if made is None:
-        if len(_TASK_SEEN) >= 256:
-            _TASK_SEEN.clear()
-        ticket = task.ticket
-        parts = [ticket.subject, ticket.body, task.title, task.objective]
-        for article in task.knowledge_base:
-            parts += (article.title, article.content)
-        seen: frozenset[tuple[str, ...]] = frozenset().union(*(_seen_units(p) for p in parts))
-        catalog = task.catalog
-        internal = (*internal_ids(catalog.queues), *internal_ids(catalog.risk_flags),
-                    *internal_ids(catalog.resolution_codes), *task.internal_terms)
-        made = _TASK_SEEN[task.content_hash] = (seen, tuple(dict.fromkeys(internal)))
-    return made
+    task's internal-only terms)."""
+    ticket = task.ticket
+    parts = [ticket.subject, ticket.body, task.title, task.objective]
+    for article in task.knowledge_base:
+        parts += (article.title, article.content)
+    seen: frozenset[tuple[str, ...]] = frozenset().union(*(_seen_units(p) for p in parts))
+    catalog = task.catalog
+    internal = (*internal_ids(catalog.queues), *internal_ids(catalog.risk_flags),
+                *internal_ids(catalog.resolution_codes), *task.internal_terms)
+    return seen, tuple(dict.fromkeys(internal))
 
 
 @attrs.define(slots=True)
@@ -355,6 +344,11 @@ class GradeAccumulator:
                 self._check_premature(f"the episode ended with {reason}")
             self.ended = True
 
+    def fold_operation(self, t: int, seq: int, operation: Any) -> None:
+        """:meth:`fold` for an ``operation`` event of the agent's that the caller has
+        already parsed (a live episode): the same result, without reading a payload."""
+        self.fold(t, seq, AGENT, "operation", _UNREAD, operation)
+
     def void(self, reason: str) -> None:
         """Score the episode 0 whatever it did (a penalty of its whole weighted score)."""
         self.voided = reason
@@ -366,8 +360,8 @@ class GradeAccumulator:
             self.seen_messages.append(text)
 
     def _sla_met_now(self) -> bool:
-        return (self.replies_by_deadline > 0 and not self._premature_now()
-                and self._effective_status() == self.outlook.adjusted_gold_status(self.task))
+        return not self._premature_now() and self.outlook.sla_met(
+            self.task, replied=self.replies_by_deadline > 0, status=self._effective_status())
 
     def _effective_status(self) -> str:
         return self.ticket.effective_status(self.task.gold_queue)

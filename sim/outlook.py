@@ -48,6 +48,13 @@ class WorldOutlook(BaseModel):
             return "pending"
         return task.gold_status
 
+    def sla_met(self, task: SupportTaskSpec, *, replied: bool, status: str) -> bool:
+        """The SLA rule (SPEC §3): a public reply by the deadline, and the ticket's
+        effective ``status`` at the deadline is this world's gold status. The episode's
+        monitor records it at the deadline; the grader also withholds it from an episode
+        that ended prematurely."""
+        return replied and status == self.adjusted_gold_status(task)
+
     def resolution_code_applies(self, task: SupportTaskSpec) -> bool:
         return self.adjusted_gold_status(task) == task.gold_status
 

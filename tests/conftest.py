@@ -27,7 +27,6 @@ def _fresh_grader_caches() -> None:
     """Each test grades with the grader's caches empty: a cache filled by an earlier test
     would otherwise hide the code that fills it (mutation testing forks its runs from a
     process whose caches are warm, so a broken cache fill would go unnoticed)."""
-    grading._OUTLOOKS.clear()
-    grading._TASK_SEEN.clear()
-    for cached in (grading._seen_units, grading._units_at, grading._copied_from_task):
+    for cached in (grading._default_outlook, grading._task_texts, grading._seen_units,
+                   grading._units_at, grading._copied_from_task):
         cached.cache_clear()

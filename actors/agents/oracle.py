@@ -24,6 +24,7 @@ from actors.customer import customer_plan
 from actors.field_values import looks_valid
 from sim.episode import trust_with_task
 from sim.observation import Observation
+from sim.task_memo import per_task
 from sim.text_checks import update_facts
 from tasks.base import TERMINAL_STATUSES, SupportTaskSpec
 
@@ -34,23 +35,16 @@ def _marker_text(groups: tuple[tuple[str, ...], ...]) -> str:
     return " ".join(" ".join(group) + "." for group in groups)
 
 
-#: content hash -> (first reply, note, escalation summary): texts that depend only on the
-#: task, made once and shared by its episodes (their traces hold them).
-_TEXTS: dict[str, tuple[str, str, str]] = {}
-
-
+@per_task
 def _texts(task: SupportTaskSpec) -> tuple[str, str, str]:
-    texts = _TEXTS.get(task.content_hash)
-    if texts is None:
-        if len(_TEXTS) >= 256:  # a bound, for runs over many generated tasks
-            _TEXTS.clear()
-        greeting = f"Hello {task.ticket.customer_name}, thank you for reaching out."
-        texts = _TEXTS[task.content_hash] = (
-            f"{greeting} {_marker_text(task.required_reply_markers)}",
-            _marker_text(task.required_note_markers),
-            f"{task.title}: {task.ticket.subject}",
-        )
-    return texts
+    """(first reply, note, escalation summary): texts that depend only on the task,
+    shared by its episodes (their traces hold them)."""
+    greeting = f"Hello {task.ticket.customer_name}, thank you for reaching out."
+    return (
+        f"{greeting} {_marker_text(task.required_reply_markers)}",
+        _marker_text(task.required_note_markers),
+        f"{task.title}: {task.ticket.subject}",
+    )
 
 
 def relay_text(task: SupportTaskSpec, update: str) -> str:

@@ -43,6 +43,7 @@ import trio
 from outcome import Error, Value
 from trio.lowlevel import reschedule, wait_task_rescheduled
 
+from sim.kernel.instants import shared_instant
 from sim.kernel.taskpool import TaskPool, open_task_pool
 
 __all__ = [
@@ -110,7 +111,6 @@ _START = _Start()
 
 
 _HeapEntry = tuple[int, int, int, _Actor, Any]
-_INSTANTS: dict[int, int] = {}
 
 
 class Environment:
@@ -263,14 +263,7 @@ class Environment:
             raise ValueError(f"delay {delay} is negative")
         self._seq += 1
         time = self.now + delay
-        # One int object per instant, shared by every episode: episodes of a task meet
-        # the same instants, and each event's time is kept in its trace.
-        shared = _INSTANTS.get(time)
-        if shared is None:
-            if len(_INSTANTS) >= 10_000:  # a bound (about 1 MB), for many odd-timed episodes
-                _INSTANTS.clear()
-            _INSTANTS[time] = shared = time
-        heappush(self._heap, (shared, priority, self._seq, actor, payload))
+        heappush(self._heap, (shared_instant(time), priority, self._seq, actor, payload))
 
     def _fail(self, error: BaseException) -> None:
         if not self._ended:
