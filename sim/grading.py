@@ -21,14 +21,12 @@ the conversation called for).
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable
-from functools import lru_cache
 from typing import Any
 
 import attrs
-from pydantic import BaseModel, ConfigDict
 
+from sim.grade_report import CriterionResult, GradeReport, Penalty
 from sim.markers import group_met, groups_met
 from sim.messages import AGENT, TEAM_PREFIX
 from sim.operations import MAX_NOTE_CHARS, MAX_REPLY_CHARS, parse_operation
@@ -54,11 +52,12 @@ from sim.spec import (
 )
 from sim.task_memo import per_task
 from sim.text_checks import (
-    COPY_SHINGLE_WORDS,
     COPY_THRESHOLD,
+    copied_from_task,
+    copied_words,
     internal_ids,
     leaked_terms,
-    shingles,
+    seen_units,
     update_facts,
 )
 from sim.ticket import TicketState, apply_operation
@@ -87,56 +86,6 @@ class ImpossibleTraceError(ValueError):
     sequence numbers, negative times, skipped turns); ``str(error)`` is one line."""
 
 
-class CriterionResult(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    name: str
-    weight: float
-    #: The weight after renormalising over the criteria that apply (0 if it does not).
-    effective_weight: float
-    applies: bool
-    value: float | None
-    reason: str
-
-
-class Penalty(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    name: str
-    amount: float
-    reason: str
-
-
-class GradeReport(BaseModel):
-    """The grade of one (possibly partial) episode, criterion by criterion."""
-
-    model_config = ConfigDict(frozen=True)
-
-    task_id: str
-    score: float
-    weighted_score: float
-    criteria: tuple[CriterionResult, ...]
-    penalties: tuple[Penalty, ...]
-    dropped: tuple[str, ...]
-    sla_breached: bool
-    invalid_operations: int
-    premature_status: bool
-    grading_version: int = GRADING_VERSION
-
-    def breakdown(self) -> dict[str, float | None]:
-        """criterion -> value (``None`` where it does not apply)."""
-        return {c.name: c.value for c in self.criteria}
-
-    def criterion(self, name: str) -> CriterionResult:
-        return next(c for c in self.criteria if c.name == name)
-
-    def shortfall(self) -> list[str]:
-        """What kept the score from 1.0: each criterion below 1 and each penalty, with why."""
-        lost = [f"{c.name}={c.value} ({c.reason})" for c in self.criteria
-                if c.applies and c.value != 1.0]
-        return lost + [f"penalty {p.name} -{p.amount} ({p.reason})" for p in self.penalties]
-
-
 def _f1(given: Iterable[str], gold: Iterable[str]) -> float:
     given_set, gold_set = set(given), set(gold)
     if not gold_set:
@@ -159,53 +108,6 @@ def _groups(groups: Iterable[tuple[str, ...]]) -> str:
 _default_outlook = per_task(outlook_as_written)
 
 
-_WORDS = re.compile(r"\w+")
-
-
-@lru_cache(maxsize=2048)
-def _seen_units(text: str) -> frozenset[tuple[str, ...]]:
-    """What a text the agent was shown adds to the copy rule's memory: its word 5-grams,
-    or the whole text as one unit when it has fewer words (a title, a subject, a value)."""
-    words = tuple(_WORDS.findall(text.lower()))
-    if len(words) < COPY_SHINGLE_WORDS:
-        return frozenset({words}) if words else frozenset()
-    return shingles(text)
-
-
-@lru_cache(maxsize=2048)
-def _units_at(text: str) -> tuple[int, dict[tuple[str, ...], list[int]]]:
-    """(the number of words of ``text``, each run of 1..5 of its words -> where it starts)."""
-    words = tuple(_WORDS.findall(text.lower()))
-    at: dict[tuple[str, ...], list[int]] = {}
-    for size in range(1, COPY_SHINGLE_WORDS + 1):
-        for i in range(len(words) - size + 1):
-            at.setdefault(words[i:i + size], []).append(i)
-    return len(words), at
-
-
-def _copied_words(text: str, seen: Iterable[frozenset[tuple[str, ...]]]) -> float:
-    """The share of ``text``'s words that lie in a unit of seen text (a 5-gram of it, or a
-    whole short text): text pasted together from what the agent was shown is covered all
-    but where two pieces meet, however short the pieces."""
-    count, at = _units_at(text)
-    if count < COPY_SHINGLE_WORDS:
-        return 0.0
-    covered: set[int] = set()
-    runs = at.keys()
-    for part in seen:
-        for unit in runs & part:
-            for start in at[unit]:
-                covered.update(range(start, start + len(unit)))
-    return len(covered) / count
-
-
-@lru_cache(maxsize=1024)
-def _copied_from_task(text: str, seen: frozenset[tuple[str, ...]]) -> float:
-    """:func:`_copied_words` against a task's own texts alone (a frozenset keeps its
-    hash, so a repeat costs a lookup)."""
-    return _copied_words(text, (seen,))
-
-
 @per_task
 def _task_texts(task: SupportTaskSpec) -> tuple[frozenset[tuple[str, ...]], tuple[str, ...]]:
     """(the shingles of what every agent is shown — ticket and knowledge base — and the
@@ -214,7 +116,7 @@ def _task_texts(task: SupportTaskSpec) -> tuple[frozenset[tuple[str, ...]], tupl
     parts = [ticket.subject, ticket.body, task.title, task.objective]
     for article in task.knowledge_base:
         parts += (article.title, article.content)
-    seen: frozenset[tuple[str, ...]] = frozenset().union(*(_seen_units(p) for p in parts))
+    seen: frozenset[tuple[str, ...]] = frozenset().union(*(seen_units(p) for p in parts))
     catalog = task.catalog
     internal = (*internal_ids(catalog.queues), *internal_ids(catalog.risk_flags),
                 *internal_ids(catalog.resolution_codes), *task.internal_terms)
@@ -255,7 +157,6 @@ class GradeAccumulator:
     note_groups: dict[int, int] = attrs.field(factory=dict)
     forbidden: list[tuple[int, int]] = attrs.field(factory=list)
     leaks: list[tuple[int, tuple[str, ...]]] = attrs.field(factory=list)
-    copies: list[int] = attrs.field(factory=list)
     reply_seqs: list[int] = attrs.field(factory=list)
     customer_messages: int = 0
     team_updates: int = 0
@@ -415,22 +316,19 @@ class GradeAccumulator:
             self._reply(t, seq, operation.message, operation.request_fields)
         elif kind == "note" and len(operation.text) <= MAX_NOTE_CHARS:
             met = groups_met(operation.text, task.required_note_markers)
-            if met and not self._copied(operation.text, seq):
+            if met and not self._copied(operation.text):
                 for index in met:
                     self.note_groups.setdefault(index, seq)
         elif kind == "escalate":
             self.escalations.append((operation.queue, self.turn, seq))
 
-    def _copied(self, text: str, seq: int) -> bool:
+    def _copied(self, text: str) -> bool:
         seen, _ = _task_texts(self.task)
         if self.seen_messages is None:  # the common case, and the same for every episode
-            share = _copied_from_task(text, seen)
+            share = copied_from_task(text, seen)
         else:
-            share = _copied_words(text, (seen, *map(_seen_units, self.seen_messages)))
-        if share > COPY_THRESHOLD:
-            self.copies.append(seq)
-            return True
-        return False
+            share = copied_words(text, (seen, *map(seen_units, self.seen_messages)))
+        return share > COPY_THRESHOLD
 
     def _reply(self, t: int, seq: int, message: str, request_fields: Iterable[str]) -> None:
         task = self.task
@@ -454,7 +352,7 @@ class GradeAccumulator:
         if self.last_update_seq >= 0 and group_met(message, self.last_update_facts):
             self.informed_seq = self.last_update_seq
         met = groups_met(message, task.required_reply_markers)
-        if met and not self._copied(message, seq):
+        if met and not self._copied(message):
             for index in met:
                 self.reply_groups.setdefault(index, seq)
 

@@ -8,9 +8,10 @@
   ``billing`` is an ordinary word) and a task's own ``internal_terms``.
 - :func:`shingles` and :func:`copied_share`: a message's word 5-grams, and the share of
   them found in text the agent was shown: a quick measure for agents that want to keep
-  their own words. The grader's copy rule (``sim.grading``) is stricter: it counts the
-  words covered by seen 5-grams or by whole short seen texts, so pasting short pieces
-  together does not escape it.
+  their own words.
+- :func:`copied_words` (with :func:`seen_units` and :func:`copied_from_task`): the
+  grader's copy rule, stricter: the share of a message's words covered by seen 5-grams
+  or by whole short seen texts, so pasting short pieces together does not escape it.
 
 Each is a pure function of its arguments, cached: agents repeat their templates.
 """
@@ -26,9 +27,12 @@ from sim.markers import group_met
 __all__ = [
     "COPY_SHINGLE_WORDS",
     "COPY_THRESHOLD",
+    "copied_from_task",
     "copied_share",
+    "copied_words",
     "internal_ids",
     "leaked_terms",
+    "seen_units",
     "shingles",
     "update_facts",
 ]
@@ -109,3 +113,48 @@ def copied_share(text: str, seen: Iterable[frozenset[tuple[str, ...]]]) -> float
     for part in seen:
         found |= own & part
     return len(found) / len(own)
+
+
+# -- the grader's copy rule: words covered by units of what the agent was shown --------
+@lru_cache(maxsize=2048)
+def seen_units(text: str) -> frozenset[tuple[str, ...]]:
+    """What a text the agent was shown adds to the copy rule's memory: its word 5-grams,
+    or the whole text as one unit when it has fewer words (a title, a subject, a value)."""
+    words = tuple(_WORD.findall(text.lower()))
+    if len(words) < COPY_SHINGLE_WORDS:
+        return frozenset({words}) if words else frozenset()
+    return shingles(text)
+
+
+@lru_cache(maxsize=2048)
+def units_at(text: str) -> tuple[int, dict[tuple[str, ...], list[int]]]:
+    """(the number of words of ``text``, each run of 1..5 of its words -> where it starts)."""
+    words = tuple(_WORD.findall(text.lower()))
+    at: dict[tuple[str, ...], list[int]] = {}
+    for size in range(1, COPY_SHINGLE_WORDS + 1):
+        for i in range(len(words) - size + 1):
+            at.setdefault(words[i:i + size], []).append(i)
+    return len(words), at
+
+
+def copied_words(text: str, seen: Iterable[frozenset[tuple[str, ...]]]) -> float:
+    """The share of ``text``'s words that lie in a unit of seen text (a 5-gram of it, or a
+    whole short text): text pasted together from what the agent was shown is covered all
+    but where two pieces meet, however short the pieces."""
+    count, at = units_at(text)
+    if count < COPY_SHINGLE_WORDS:
+        return 0.0
+    covered: set[int] = set()
+    runs = at.keys()
+    for part in seen:
+        for unit in runs & part:
+            for start in at[unit]:
+                covered.update(range(start, start + len(unit)))
+    return len(covered) / count
+
+
+@lru_cache(maxsize=1024)
+def copied_from_task(text: str, seen: frozenset[tuple[str, ...]]) -> float:
+    """:func:`copied_words` against a task's own texts alone (a frozenset keeps its
+    hash, so a repeat costs a lookup)."""
+    return copied_words(text, (seen,))

@@ -12,7 +12,7 @@ import os
 import pytest
 from hypothesis import settings
 
-from sim import grading
+from sim import grading, text_checks
 
 settings.register_profile("ci", derandomize=True, max_examples=30, deadline=None,
                           database=None, print_blob=True)
@@ -27,6 +27,6 @@ def _fresh_grader_caches() -> None:
     """Each test grades with the grader's caches empty: a cache filled by an earlier test
     would otherwise hide the code that fills it (mutation testing forks its runs from a
     process whose caches are warm, so a broken cache fill would go unnoticed)."""
-    for cached in (grading._default_outlook, grading._task_texts, grading._seen_units,
-                   grading._units_at, grading._copied_from_task):
+    for cached in (grading._default_outlook, grading._task_texts, text_checks.seen_units,
+                   text_checks.units_at, text_checks.copied_from_task):
         cached.cache_clear()

@@ -26,6 +26,8 @@ from hypothesis import strategies as st
 import sim.grading
 import sim.outlook
 import sim.testing
+import sim.testing.checks
+import sim.testing.invariants
 from actors.agents.oracle import OracleAgent
 from actors.checks import CheckReport, check_task, standard_world
 from actors.teams import FAULTS
@@ -205,7 +207,7 @@ def _any_reply_relays(mp: pytest.MonkeyPatch) -> None:
 
 
 def _no_copy_rule(mp: pytest.MonkeyPatch) -> None:
-    mp.setattr(GradeAccumulator, "_copied", lambda self, text, seq: False)
+    mp.setattr(GradeAccumulator, "_copied", lambda self, text: False)
 
 
 def _no_spam_penalty(mp: pytest.MonkeyPatch) -> None:
@@ -433,7 +435,7 @@ SEED = TASKS["api_incident_hard"]
 def test_the_suite_catches_rewards_that_do_not_sum_to_the_score(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(sim.testing, "step_rewards", lambda task, trace: [0.5])
+    monkeypatch.setattr(sim.testing.checks, "step_rewards", lambda task, trace: [0.5])
     result = run_invariant(SEED, "step_rewards_sum_to_score", world=standard_world,
                            max_examples=10)
     assert result.status == "failed"
@@ -444,13 +446,13 @@ def test_the_suite_catches_rewards_that_do_not_sum_to_the_score(
 def test_the_suite_catches_a_score_that_is_not_the_weighted_sum(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    real_grade = sim.testing.grade
+    real_grade = sim.grading.grade
 
     def inflated(task: SupportTaskSpec, trace: object) -> GradeReport:
         report = real_grade(task, trace)  # type: ignore[arg-type]
         return report.model_copy(update={"score": min(1.0, report.score + 0.01)})
 
-    monkeypatch.setattr(sim.testing, "grade", inflated)
+    monkeypatch.setattr(sim.testing.invariants, "grade", inflated)
     result = run_invariant(SEED, "score_is_weighted_criteria_minus_penalties",
                            world=standard_world, max_examples=10)
     assert result.status == "failed"
@@ -513,7 +515,7 @@ def test_check_task_on_a_file_reports_every_invariant() -> None:
 def test_check_task_reports_a_failure_instead_of_raising(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(sim.testing, "step_rewards", lambda task, trace: [])
+    monkeypatch.setattr(sim.testing.checks, "step_rewards", lambda task, trace: [])
     report = check_task(SEED, max_examples=5, invariants=["step_rewards_sum_to_score",
                                                           "oracle_scores_one"])
     assert not report.ok and report.exit_code == 1
