@@ -23,13 +23,12 @@ from sim.episode import EpisodeState
 from sim.kernel.environment import ActorContext, Timer
 from sim.messages import AGENT, Inbound, PublicReply, SlaBreached
 from sim.trace import DeferredPayload
-from tasks.base import PERSONAS, SupportTaskSpec
+from tasks.base import SupportTaskSpec, check_persona
 
 __all__ = [
     "MISSING_TEXT",
     "NOT_RELEVANT_TEXT",
     "NUDGE_SECONDS",
-    "PERSONAS",
     "CustomerPlan",
     "customer_actor",
     "customer_plan",
@@ -76,9 +75,7 @@ def customer_plan(task: SupportTaskSpec, persona: str) -> CustomerPlan:
 
 def customer_actor(state: EpisodeState, persona: str) -> Any:
     """The customer's trio task for one episode (the body an environment spawns)."""
-    if persona not in PERSONAS:
-        raise ValueError(f"persona {persona!r} is unknown; allowed: {', '.join(PERSONAS)}")
-    return _Customer(state, persona).run
+    return _Customer(state, check_persona(persona)).run
 
 
 class _Customer:

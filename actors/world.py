@@ -15,7 +15,7 @@ from sim.kernel.environment import Environment
 from sim.messages import CUSTOMER, TEAM_PREFIX
 from sim.outlook import WorldOutlook, derive_outlook
 from sim.task_memo import per_task
-from tasks.base import PERSONAS, SupportTaskSpec
+from tasks.base import SupportTaskSpec, check_persona
 
 __all__ = ["StandardWorld"]
 
@@ -32,10 +32,7 @@ class StandardWorld:
     faults: tuple[str, ...] = attrs.field(default=(), converter=_canonical_faults)
 
     def __attrs_post_init__(self) -> None:
-        if self.persona not in PERSONAS:
-            raise ValueError(
-                f"persona {self.persona!r} is unknown; allowed: {', '.join(PERSONAS)}"
-            )
+        check_persona(self.persona)
         for fault in self.faults:
             if fault not in FAULTS:
                 raise ValueError(f"fault {fault!r} is unknown; allowed: {', '.join(FAULTS)}")

@@ -12,7 +12,7 @@ import hashlib
 import re
 from functools import cache, cached_property
 from collections.abc import Mapping
-from typing import Any, Literal, Self
+from typing import Any, Literal, Self, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
@@ -23,13 +23,24 @@ __all__ = [
     "TERMINAL_STATUSES",
     "KnowledgeSnippet",
     "MarkerGroups",
+    "Persona",
     "SupportTaskSpec",
     "SupportTicket",
     "TaskBrief",
+    "check_persona",
 ]
 
+Persona = Literal["cooperative", "silent", "slow", "confused", "impatient"]
 #: Customer personas (SPEC §3). ``cooperative`` is the spec as written.
-PERSONAS: tuple[str, ...] = ("cooperative", "silent", "slow", "confused", "impatient")
+PERSONAS: tuple[str, ...] = get_args(Persona)
+
+
+def check_persona(name: str) -> str:
+    """``name`` if it is a persona; else a ``ValueError`` naming the allowed ones."""
+    if name not in PERSONAS:
+        raise ValueError(f"persona {name!r} is unknown; allowed: {', '.join(PERSONAS)}")
+    return name
+
 
 #: Statuses that end an episode and need nothing more from anyone.
 TERMINAL_STATUSES: frozenset[str] = frozenset({"resolved", "closed"})
@@ -122,7 +133,7 @@ class SupportTaskSpec(_Frozen):
     #: Values this task adds to the default catalog.
     catalog_extension: Catalog = Catalog()
     #: The persona the task's customer has unless a run names another.
-    default_persona: Literal["cooperative", "silent", "slow", "confused", "impatient"] = (
+    default_persona: Persona = (
         "cooperative"
     )
     #: Simulated minutes the customer takes to answer a request for fields.
