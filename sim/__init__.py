@@ -1,7 +1,19 @@
-"""The simulation kernel: clock and actors, operations, episodes, traces, grading.
+"""The support desk on a simulated clock: episodes, operations, traces and grading.
 
-It knows no task and no actor by name: tasks come from :mod:`tasks`, and the
-customer, teams and built-in agents from :mod:`actors`.
+Layers, each importing only those before it:
+
+- :mod:`sim.kernel` — simulated time, actors and mailboxes, reproducible draws, the
+  executors that run an agent's code. It knows nothing of support desks.
+- :mod:`tasks` — the task spec model, the shipped tasks and families.
+- :mod:`sim` (this package) — the desk: the agent's operations and observation, the
+  ticket, an episode's rules (:func:`run_episode`), its trace, the grader, and
+  :mod:`sim.spec`, the vocabulary of SPEC.md (event kinds, termination reasons,
+  criteria, penalties). :mod:`sim.testing` is the hypothesis toolkit that checks a
+  grader's invariants.
+- :mod:`actors` — the world around the agent (customer, teams) and the built-in agents.
+
+The names below are the public surface; modules not listed here (``sim.event_log``,
+``sim.task_memo``, ...) are internal and may change.
 """
 
 from sim.episode import (
@@ -13,11 +25,9 @@ from sim.episode import (
     run_episode,
     stable_seed,
 )
-from sim.grading import GradeAccumulator, GradeReport, grade, grade_events, step_rewards
-from sim.kernel.draws import Draws
-from sim.kernel.environment import ActorContext, Environment, SimulationError, Timer
+from sim.grade_report import CriterionResult, GradeReport, Penalty
+from sim.grading import GradeAccumulator, ImpossibleTraceError, grade, grade_events, step_rewards
 from sim.kernel.executors import Agent, AgentTimeout
-from sim.kernel.taskpool import TaskPool, open_task_pool
 from sim.observation import InboundMessage, Observation, OperationResult, TicketView
 from sim.operations import (
     Escalate,
@@ -31,6 +41,7 @@ from sim.operations import (
     parse_turn,
 )
 from sim.runner import EpisodeJob, run_episodes
+from sim.scripted import ScriptedAgent, turns_of
 from sim.spec import TERMINATION_REASONS
 from sim.trace import (
     SCHEMA_VERSION,
@@ -46,12 +57,10 @@ __all__ = [
     "CODE_VERSION",
     "SCHEMA_VERSION",
     "TERMINATION_REASONS",
-    "ActorContext",
     "Agent",
     "AgentTimeout",
+    "CriterionResult",
     "DeferredPayload",
-    "Draws",
-    "Environment",
     "EpisodeConfig",
     "EpisodeJob",
     "EpisodeResult",
@@ -61,18 +70,18 @@ __all__ = [
     "FlagRisk",
     "GradeAccumulator",
     "GradeReport",
+    "ImpossibleTraceError",
     "InboundMessage",
     "Note",
     "Observation",
     "OperationResult",
+    "Penalty",
     "Reply",
+    "ScriptedAgent",
     "SearchKB",
     "SetFields",
     "SetStatus",
-    "SimulationError",
-    "TaskPool",
     "TicketView",
-    "Timer",
     "Trace",
     "TraceEvent",
     "TraceFormatError",
@@ -81,10 +90,10 @@ __all__ = [
     "World",
     "grade",
     "grade_events",
-    "open_task_pool",
     "parse_turn",
     "run_episode",
     "run_episodes",
     "stable_seed",
     "step_rewards",
+    "turns_of",
 ]
