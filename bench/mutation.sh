@@ -2,7 +2,7 @@
 # Mutation testing of the grader: does the grader's test suite kill broken graders?
 #
 # Runs mutmut 3 over sim/grading.py ONLY, against the grader's tests:
-#   * tests/test_grading.py, test_outlook.py, test_text_checks.py, test_oracle_worlds.py
+#   * tests/test_grading_*.py, test_outlook.py, test_text_checks.py, test_oracle_worlds.py
 #     (all of them), and
 #   * tests/test_grader_properties.py: the tests of the suite itself, plus the per-task
 #     invariant tests for a subset of tasks ($MUTATION_TASKS) to keep each mutant short.
@@ -76,7 +76,14 @@ also_copy =
     scenarios
     run_sim.py
 pytest_add_cli_args_test_selection =
-    tests/test_grading.py
+    tests/test_grading_escalation.py
+    tests/test_grading_field_collection.py
+    tests/test_grading_markers.py
+    tests/test_grading_penalties.py
+    tests/test_grading_scores.py
+    tests/test_grading_tampering.py
+    tests/test_grading_ticket_criteria.py
+    tests/test_grading_traces.py
     tests/test_outlook.py
     tests/test_text_checks.py
     tests/test_oracle_worlds.py

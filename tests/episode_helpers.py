@@ -1,15 +1,26 @@
-"""Helpers shared by the kernel and actor tests: play an episode, record what it saw."""
+"""Helpers shared by the episode tests: play an episode in the standard world, record what
+the agent saw, read the trace back by kind, and agents that decide like the oracle but take
+real time to do it (real time must never show in a trace).
+"""
 
 from __future__ import annotations
 
+import random
+import time
 from typing import Any
 
-from actors import ScriptedAgent, StandardWorld
+import trio
+
+from actors import OracleAgent, ScriptedAgent, StandardWorld
 from sim.episode import EpisodeConfig, EpisodeResult, run_episode
 from sim.observation import Observation
 from tasks import SupportTaskSpec, get_task
 
-SEED_TASK = get_task("api_incident_hard")
+#: The seed task: partial follow-up (request_ids and time_window right, regions missing,
+#: payload_sample wrong), escalation to platform_engineering by turn 3.
+API = "api_incident_hard"
+SEED_TASK = get_task(API)
+STEP = SEED_TASK.step_seconds  # 20 simulated minutes
 
 
 def variant(task: SupportTaskSpec, **changes: Any) -> SupportTaskSpec:
@@ -54,3 +65,34 @@ def events(result: EpisodeResult, kind: str | None = None) -> list[Any]:
 
 def times(result: EpisodeResult, kind: str) -> list[int]:
     return [e.t for e in events(result, kind)]
+
+
+class SleepyAsyncOracle:
+    """The oracle, after a real (wall-clock) pause of 0-``max_delay`` s before each decision."""
+
+    def __init__(self, max_delay: float = 0.02) -> None:
+        self.oracle = OracleAgent()
+        self.rng = random.Random()  # real randomness on purpose: latency must not matter
+        self.max_delay = max_delay
+
+    def reset(self, task: SupportTaskSpec, seed: int) -> None:
+        self.oracle.reset(task, seed)
+
+    async def act(self, observation: Observation) -> Any:
+        await trio.sleep(self.rng.uniform(0, self.max_delay))
+        return self.oracle.act(observation)
+
+
+class SleepyThreadOracle:
+    """A sync agent (run in a worker thread) that blocks 0-20 ms before each decision."""
+
+    def __init__(self) -> None:
+        self.oracle = OracleAgent()
+        self.rng = random.Random()
+
+    def reset(self, task: SupportTaskSpec, seed: int) -> None:
+        self.oracle.reset(task, seed)
+
+    def act(self, observation: Observation) -> Any:
+        time.sleep(self.rng.uniform(0, 0.02))
+        return self.oracle.act(observation)

@@ -1,4 +1,4 @@
-"""Agents that misbehave, for tests/test_robustness.py.
+"""Agents that misbehave, for tests/test_hostile_agents.py and the command-line tests.
 
 They live in a module of their own, importable by module path (``hostile_agents:Name``
 with ``tests/`` on ``sys.path``, as pytest puts it there), because the process executor

@@ -220,7 +220,7 @@ def test_variants_are_the_same_in_every_process() -> None:
 
 
 def test_at_least_eight_families_ship_and_the_seed_stays_a_fixed_task() -> None:
-    # (test_task_loading checks the seed file's bytes against the shared seed.)
+    # (test_seed_task checks the seed file's bytes against the shared seed.)
     assert len(FAMILIES) >= 8, sorted(FAMILIES)
     assert discover_families()["api_incident_hard"].kind == "task"
 

@@ -1,25 +1,18 @@
-"""Robustness: hostile agents, bad input, crash-safe results, secrets (SPEC §3, §5, §6).
+"""Hostile agents among well-behaved ones (SPEC §3, §6).
 
-1. Hostile agents run among well-behaved ones in ONE concurrent ``run_episodes`` call
-   (the ``hostile_run`` fixture); each test reads one of its episodes.
-2. Bad input through the command line: one table of cases (``BAD_INPUTS``), each a
-   subprocess that must exit 2 with one line naming the place and what is allowed.
-3. Crash-safe results: sweeps killed with SIGKILL or stopped with SIGINT, then resumed.
-4. Secrets: an API key in the environment never reaches a written file or ``--json``.
+Every hostile agent runs among well-behaved ones in ONE concurrent ``run_episodes`` call
+(the ``hostile_run`` fixture), and each test reads one of its episodes: the well-behaved
+ones are byte-identical to running alone; an agent that raises, hangs, blocks or spins
+ends only its own episode; garbage turns are rejected, counted and kept small; writing to
+an observation, or acting after the episode ended, changes nothing but the agent's copy.
 
 The misbehaving agents live in ``tests/hostile_agents.py`` (importable by module path,
-which the process executor and the command line need).
+which the process executor needs).
 """
 
 from __future__ import annotations
 
-import concurrent.futures
-import json
 import os
-import secrets
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,20 +24,14 @@ import hostile_agents as ha
 import pytest
 import trio
 import trio_parallel
+from episode_helpers import API
+from episode_helpers import events as kinds
 
 from actors import HeuristicAgent, OracleAgent, make_job
 from sim.episode import EpisodeConfig, EpisodeResult
-from sim.results import REAL_TIME_FIELDS, read_results
 from sim.runner import EpisodeJob, run_episodes
 from sim.trace import Trace
-from tasks import SupportTaskSpec, discover_tasks, get_task
-
-ROOT = Path(__file__).resolve().parent.parent
-TESTS = ROOT / "tests"
-RUN_SIM = ROOT / "run_sim.py"
-API = "api_incident_hard"
-
-# ===================================================================== 1. hostile agents
+from tasks import SupportTaskSpec, get_task
 
 #: The per-decision limit of the hostile jobs (real seconds).
 TIMEOUT = 0.3
@@ -56,7 +43,6 @@ SLACK = 2.0
 #: A trace of a two-turn episode is a few kilobytes; garbage must not make it bigger.
 MAX_TRACE_BYTES = 100_000
 BIG = "x" * 10_000_000  # 10 MB
-
 AGENTS: dict[str, Callable[[], Any]] = {"oracle": OracleAgent, "heuristic": HeuristicAgent}
 #: (agent, task, seed, persona, faults) of the well-behaved jobs mixed into the run.
 WELL_BEHAVED: list[tuple[str, str, int, str, tuple[str, ...]]] = [
@@ -220,8 +206,7 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> HostileRun:
     return run
 
 
-def kinds(result: EpisodeResult, kind: str) -> list[Any]:
-    return [e for e in result.trace.events if e.kind == kind]
+# ============================================================================ isolation
 
 
 def test_well_behaved_episodes_among_hostile_ones_are_byte_identical_to_running_alone(
@@ -235,6 +220,9 @@ def test_well_behaved_episodes_among_hostile_ones_are_byte_identical_to_running_
     oracles = [hostile_run.results[f"well-behaved {i}"] for i, spec in enumerate(WELL_BEHAVED)
                if spec[0] == "oracle" and spec[3] == "cooperative"]
     assert [r.score for r in oracles] == [1.0] * len(oracles)
+
+
+# ================================================= raising, hanging, blocking, spinning
 
 
 def test_an_agent_that_raises_is_agent_error_with_its_traceback_in_the_trace(
@@ -328,6 +316,9 @@ def test_a_cpu_bound_agent_in_the_process_executor_is_killed_within_the_limit(
     assert _process_gone(pid), f"the spinning worker {pid} is still running"
 
 
+# ======================================================================== garbage turns
+
+
 @pytest.mark.parametrize("case", list(GARBAGE))
 def test_a_garbage_turn_is_reported_counted_and_kept_small(
     hostile_run: HostileRun, case: str
@@ -347,6 +338,9 @@ def test_a_garbage_turn_is_reported_counted_and_kept_small(
     assert len(rejected) == expected.rejected_rows
     for r in rejected:
         assert r.error and "\n" not in r.error and len(r.error) < 1_000, r.error[:300]
+
+
+# ================================================== writing to what the agent was shown
 
 
 def test_an_agent_mutating_its_observation_changes_nothing_but_its_own_copy(
@@ -407,283 +401,3 @@ def test_writing_through_vars_of_the_catalog_or_an_article_stays_in_the_agents_c
         "a later episode's trace": after == reference,
     }
     assert unchanged == dict.fromkeys(unchanged, True)
-
-
-# ===================================================================== 2. bad input (CLI)
-
-SEED_SOURCE = (ROOT / "tasks" / f"{API}.py").read_text(encoding="utf-8")
-
-#: Task files that break one rule: folder/file stem -> (text to replace, replacement).
-TASK_DEFECTS: dict[str, tuple[str, str]] = {
-    "syntax_error": ('difficulty="hard",', 'difficulty="hard"'),
-    "missing_field": ('    gold_priority="urgent",\n', ""),
-    "wrong_type": ("max_steps=8", 'max_steps="eight"'),
-    "unknown_value": ('("sla_breach", "p1_incident")', '("sla_breach", "p0_incident")'),
-    "import_error": ("from tasks.base import", "import no_such_module_xyz\nfrom tasks.base import"),
-}
-TASK_FRAGMENTS: dict[str, tuple[str, ...]] = {
-    "syntax_error": ("syntax_error.py:", "syntax error", "allowed: valid Python"),
-    "missing_field": ("missing_field.py", "gold_priority", "required"),
-    "wrong_type": ("wrong_type.py", "max_steps", "'eight'", "allowed: a whole number"),
-    "unknown_value": ("unknown_value.py", "risk_flags", "'p0_incident'", "p1_incident"),
-    "import_error": ("import_error.py", "import failed", "no_such_module_xyz"),
-}
-SCENARIO = 'description = "d"\ntask = "api_incident_hard"\n'
-SCENARIOS: dict[str, str] = {
-    "wrong_type.toml": SCENARIO + 'agent = "oracle"\nseed = "three"\n',
-    "unknown_op.toml": SCENARIO + '[[turns]]\nops = [{op = "dance"}]\n',
-}
-
-
-@dataclass(frozen=True)
-class Bad:
-    args: tuple[str, ...]
-    fragments: tuple[str, ...]
-
-
-def _task_cases() -> dict[str, Bad]:
-    cases: dict[str, Bad] = {}
-    for stem, fragments in TASK_FRAGMENTS.items():
-        what = stem.replace("_", " ")
-        cases[f"check-task FILE: {what}"] = Bad(
-            ("check-task", f"{stem}/{stem}.py"), (*fragments, "allowed"))
-        cases[f"run --tasks-dir DIR: {what}"] = Bad(
-            ("run", "--tasks-dir", stem, "--agent", "oracle"), (*fragments, "allowed"))
-    return cases
-
-
-#: Input -> (arguments, fragments of the one stderr line). Paths are relative to the folder
-#: the ``bad_input`` fixture fills and runs in.
-BAD_INPUTS: dict[str, Bad] = {
-    **_task_cases(),
-    "run --tasks-dir DIR: a task reusing a shipped id": Bad(
-        ("run", "--tasks-dir", "duplicate_id"),
-        ("duplicate_id/api_incident_hard.py", "already defined", "allowed: a unique id")),
-    "scenario: a value of the wrong type": Bad(
-        ("scenario", "wrong_type.toml"), ("wrong_type.toml", "seed", "'three'", "allowed")),
-    "scenario: an unknown op in a scripted turn": Bad(
-        ("scenario", "unknown_op.toml"), ("unknown_op.toml", "turn 1", "'dance'", "allowed")),
-    "grade: an empty file": Bad(("grade", "empty.jsonl"), ("empty.jsonl", "empty", "allowed")),
-    "grade: a folder": Bad(("grade", "a_folder"), ("a_folder", "allowed")),
-    "grade: an event field of the wrong type": Bad(
-        ("grade", "event_wrong_type.jsonl"), ("event_wrong_type.jsonl:2", "t:", "allowed")),
-    "grade: a line after the result": Bad(
-        ("grade", "after_result.jsonl"), ("after_result.jsonl", "after the result", "allowed")),
-    "grade: a trace of a task that has changed": Bad(
-        ("grade", "changed_task.jsonl"), ("changed_task.jsonl", "task_hash", "allowed")),
-    "grade: a trace of an unknown task": Bad(
-        ("grade", "unknown_task.jsonl"), ("unknown_task.jsonl", "'no_such_task'", "allowed")),
-    "grade: a trace cut at a line boundary (no result line)": Bad(
-        ("grade", "no_result.jsonl"), ("no_result.jsonl", "allowed")),
-    "sweep --agent: unknown": Bad(("sweep", "--agent", "nope"), ("'nope'", "allowed")),
-    "run --agent: an attribute that is not callable": Bad(
-        ("run", "--agent", "math:pi"), ("'math:pi'", "float", "allowed")),
-    "run --agent: a callable that returns no agent": Bad(
-        ("run", "--agent", "os:getcwd"), ("'os:getcwd'", "act(observation)", "allowed")),
-    "run --agent-executor: unknown": Bad(
-        ("run", "--agent-executor", "warp"), ("--agent-executor", "'warp'", "choose from")),
-    "sweep --workers 0": Bad(("sweep", "--workers", "0"), ("--workers", "allowed")),
-    "sweep --seeds 1.5": Bad(("sweep", "--seeds", "1.5"), ("--seeds", "'1.5'", "allowed")),
-    "sweep --agent-timeout inf": Bad(
-        ("sweep", "--agent-timeout", "inf"), ("--agent-timeout", "inf", "allowed")),
-    "sweep --tasks: an empty list": Bad(
-        ("sweep", "--tasks", ",", "--out", "empty_sweep"), ("tasks", "allowed")),
-    "sweep --out: an existing file": Bad(
-        ("sweep", "--tasks", API, "--seeds", "1", "--out", "a_file"), ("a_file", "allowed")),
-    "run --trace: a folder that does not exist": Bad(
-        ("run", "--trace", "no_such_folder/t.jsonl"), ("no_such_folder/t.jsonl", "allowed")),
-}
-
-
-def _write_bad_files(base: Path) -> None:
-    for stem, (old, new) in TASK_DEFECTS.items():
-        source = SEED_SOURCE.replace(f'task_id="{API}"', f'task_id="{stem}"')
-        assert old in source, old
-        (base / stem).mkdir()
-        (base / stem / f"{stem}.py").write_text(source.replace(old, new, 1), encoding="utf-8")
-    (base / "duplicate_id").mkdir()
-    (base / "duplicate_id" / f"{API}.py").write_text(SEED_SOURCE, encoding="utf-8")
-    for name, content in SCENARIOS.items():
-        (base / name).write_text(content, encoding="utf-8")
-    (base / "a_folder").mkdir()
-    (base / "a_file").write_text("not a folder\n")
-    (base / "empty.jsonl").write_text("")
-    result = trio.run(partial(run_episodes, [make_job(get_task(API), OracleAgent, seed=2,
-                                                      agent_name="oracle")]))[0]
-    lines = result.trace.to_jsonl().splitlines()
-    header, events, last = json.loads(lines[0]), lines[1:-1], lines[-1]
-
-    def trace(name: str, head: dict[str, Any], body: list[str]) -> None:
-        (base / name).write_text("\n".join([json.dumps(head), *body]) + "\n")
-
-    event = json.loads(events[0])
-    trace("event_wrong_type.jsonl", header, [json.dumps({**event, "t": "soon"}), *events[1:],
-                                             last])
-    trace("after_result.jsonl", header, [*events, last, events[0]])
-    trace("changed_task.jsonl", {**header, "task_hash": "0" * 16}, [*events, last])
-    trace("unknown_task.jsonl", {**header, "task_id": "no_such_task"}, [*events, last])
-    trace("no_result.jsonl", header, events[: len(events) // 2])
-
-
-def run_cli(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(RUN_SIM), *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout,
-                          env={**os.environ, "COLUMNS": "200", **(env or {})})
-
-
-@pytest.fixture(scope="module")
-def bad_input(tmp_path_factory: pytest.TempPathFactory
-              ) -> dict[str, subprocess.CompletedProcess[str]]:
-    """Every case of ``BAD_INPUTS``, run at once (a few at a time) in one folder."""
-    base = tmp_path_factory.mktemp("bad_input")
-    _write_bad_files(base)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=(os.cpu_count() or 2) + 1) as pool:
-        futures = {name: pool.submit(run_cli, *case.args, cwd=base)
-                   for name, case in BAD_INPUTS.items()}
-        return {name: future.result() for name, future in futures.items()}
-
-
-@pytest.mark.parametrize("case", list(BAD_INPUTS))
-def test_bad_input_exits_2_with_one_line_naming_the_place(
-    bad_input: dict[str, subprocess.CompletedProcess[str]], case: str
-) -> None:
-    proc = bad_input[case]
-    assert proc.returncode == 2, (proc.returncode, proc.stdout[-500:], proc.stderr[-2000:])
-    assert "Traceback" not in proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    for fragment in BAD_INPUTS[case].fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-
-
-# ========================================================== 3. crash-safe sweep results
-
-SWEEP = ("sweep", "--tasks", "all", "--agent", "heuristic", "--seeds", "1",
-         "--personas", "all")
-EPISODES = len(discover_tasks()) * 1 * 5
-#: Lines in results.jsonl before the sweep is interrupted.
-INTERRUPT_AFTER = 10
-
-
-def stable(rows: list[dict[str, Any]]) -> dict[tuple[Any, ...], dict[str, Any]]:
-    """Rows by episode, without the real-time fields (which differ between runs)."""
-    return {(r["task_id"], r["persona"], r["seed"]): {k: v for k, v in r.items()
-                                                      if k not in REAL_TIME_FIELDS}
-            for r in rows}
-
-
-@pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[Any, ...], Any]:
-    out = tmp_path_factory.mktemp("uninterrupted") / "sweep"
-    proc = run_cli(*SWEEP, "--workers", "1", "--out", str(out))
-    assert proc.returncode == 0, proc.stderr
-    rows, dropped = read_results(out / "results.jsonl")
-    assert dropped == 0 and len(rows) == EPISODES
-    return stable(rows)
-
-
-def start_sweep(out: Path, workers: int) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, str(RUN_SIM), *SWEEP, "--workers", str(workers), "--out", str(out)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "COLUMNS": "200"}, start_new_session=True)
-
-
-def wait_for_lines(path: Path, count: int, proc: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if path.exists() and path.read_bytes().count(b"\n") >= count:
-            return
-        assert proc.poll() is None, f"the sweep ended first: {proc.communicate()}"
-        time.sleep(0.01)
-    raise AssertionError(f"{path} never reached {count} lines")
-
-
-@pytest.mark.parametrize("workers", [1, 2], ids=["1 worker", "2 workers"])
-def test_a_sweep_killed_with_sigkill_resumes_to_the_uninterrupted_results(
-    tmp_path: Path, workers: int, uninterrupted: dict[tuple[Any, ...], Any]
-) -> None:
-    out = tmp_path / "sweep"
-    proc = start_sweep(out, workers)
-    wait_for_lines(out / "results.jsonl", INTERRUPT_AFTER, proc)
-    os.killpg(proc.pid, signal.SIGKILL)  # the parent and its workers: nothing gets to tidy up
-    proc.communicate(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
-    complete, _, _torn = (out / "results.jsonl").read_bytes().rpartition(b"\n")
-    lines = complete.split(b"\n")
-    for line in lines:  # every complete line is a whole result; a torn last one may follow
-        assert "task_id" in json.loads(line)
-    assert INTERRUPT_AFTER <= len(lines) < EPISODES
-    resumed = run_cli(*SWEEP, "--workers", str(workers), "--out", str(out), "--resume")
-    assert resumed.returncode == 0, resumed.stderr
-    assert f"{EPISODES - len(lines)} episodes run, {len(lines)} already done" in resumed.stdout
-    rows, dropped = read_results(out / "results.jsonl")
-    assert dropped == 0
-    assert len(rows) == EPISODES  # each episode exactly once
-    assert stable(rows) == uninterrupted
-
-
-@pytest.mark.parametrize("workers", [1, 2], ids=["1 worker", "2 workers"])
-def test_ctrl_c_stops_a_sweep_with_a_summary_and_resume_completes_it(
-    tmp_path: Path, workers: int, uninterrupted: dict[tuple[Any, ...], Any]
-) -> None:
-    out = tmp_path / "sweep"
-    proc = start_sweep(out, workers)
-    wait_for_lines(out / "results.jsonl", INTERRUPT_AFTER, proc)
-    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does: the whole foreground group
-    stdout, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130, stderr[-3000:]
-    assert "Traceback" not in stderr
-    rows, dropped = read_results(out / "results.jsonl")
-    assert dropped == 0  # a clean stop tears no line
-    assert INTERRUPT_AFTER <= len(rows) < EPISODES
-    assert "sweep summary" in stdout and f"{len(rows)} episodes run" in stdout
-    assert "interrupted" in stdout and "--resume" in stdout
-    summary = json.loads((out / "summary.json").read_text())
-    assert summary["complete"] is False
-    assert summary["overall"]["episodes"] == len(rows)
-    resumed = run_cli(*SWEEP, "--workers", str(workers), "--out", str(out), "--resume")
-    assert resumed.returncode == 0, resumed.stderr
-    assert json.loads((out / "summary.json").read_text())["complete"] is True
-    rows, dropped = read_results(out / "results.jsonl")
-    assert dropped == 0 and len(rows) == EPISODES
-    assert stable(rows) == uninterrupted
-
-
-# ============================================================================ 4. secrets
-
-
-def test_a_secret_in_the_environment_never_reaches_traces_results_or_json(
-    tmp_path: Path,
-) -> None:
-    secret = f"sk-test-{secrets.token_hex(16)}"
-    env = {"OPENAI_API_KEY": secret,
-           "PYTHONPATH": os.pathsep.join(p for p in (str(TESTS), os.environ.get("PYTHONPATH"))
-                                         if p)}
-    agent = "hostile_agents:SecretLeaker"
-    out, traces, trace = tmp_path / "sweep", tmp_path / "traces", tmp_path / "run.jsonl"
-    sweep = run_cli("sweep", "--tasks", f"{API},duplicate_charge_easy", "--agent", agent,
-                    "--seeds", "1", "--personas", "cooperative,impatient", "--workers", "2",
-                    "--out", str(out), "--trace-dir", str(traces), env=env)
-    assert sweep.returncode == 0, sweep.stderr
-    run = run_cli("run", "--agent", agent, "--json", "--trace", str(trace), env=env)
-    assert run.returncode == 0, run.stderr
-    written = {str(p): p.read_text(encoding="utf-8")
-               for p in [*out.iterdir(), *traces.iterdir(), trace]}
-    assert len(list(traces.iterdir())) == 4
-    written["run --json"] = run.stdout
-    for where, text in written.items():
-        assert secret not in text, where
-        assert secret[8:] not in text, where  # not even its random part
-    # The agent did put it everywhere: what was written is the redaction.
-    marker = "[redacted:OPENAI_API_KEY]"
-    for where, text in written.items():
-        if not where.endswith(("summary.json", "plan.json")):  # nothing the agent wrote
-            assert marker in text, where
-    rows, _ = read_results(out / "results.jsonl")
-    assert len(rows) == 4
-    for row in rows:
-        assert row["termination_reason"] == "agent_error"
-        assert row["error"] == f"RuntimeError: the model API refused key {marker}"
-    assert json.loads(run.stdout)["error"] == row["error"]
