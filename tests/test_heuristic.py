@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 import trio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from actors.agents.heuristic import HeuristicAgent
+from actors.agents.heuristic import HeuristicAgent, policy
 from actors.episodes import make_job, simulate, simulate_many
 from sim.episode import EpisodeResult
 from sim.grading import GradeReport, grade
@@ -133,26 +134,45 @@ def test_agent_keeps_no_task() -> None:
     task = TASKS[TASK_IDS[0]]
     for handed in (task.private_copy(), task.brief()):
         agent.reset(handed, 0)
-        assert not any(isinstance(value, SupportTaskSpec | TaskBrief)
-                       for value in vars(agent).values())
+        held = [*vars(agent).values(), *attrs.asdict(agent.memory, recurse=False).values()]
+        assert not any(isinstance(value, SupportTaskSpec | TaskBrief) for value in held)
 
 
-async def test_without_a_brief_it_searches_the_knowledge_base_first() -> None:
-    """An agent whose reset got no brief (or none at all) still plays from what it sees:
-    a search and an acknowledgement at turn 1, the triage when the articles come back."""
+def test_reset_reads_a_brief_it_is_handed_or_nothing() -> None:
+    """Handed no brief, it starts empty; handed a brief it cannot read, it raises (a
+    broken brief is a bug to see, not a reason to play blind)."""
+    agent = HeuristicAgent()
+    agent.reset(None, 0)
+    assert agent.memory.library is None and agent.memory.seen == []
+    agent.reset(TASKS[TASK_IDS[0]].brief(), 0)
+    assert agent.memory.library and agent.memory.seen
 
-    class NoBrief(HeuristicAgent):
-        def reset(self, brief: Any, seed: int) -> None:
-            super().reset(None, seed)
+    class Garbled:
+        knowledge_base = ("not an article",)
+        sla_step_cost = 10
+        ticket = TASKS[TASK_IDS[0]].ticket
+        title = objective = "t"
 
-    for task_id in TASK_IDS:
-        result = await simulate(TASKS[task_id], NoBrief, seed=1)
-        assert result.termination_reason in ("finished", "max_steps"), result.error
-        assert result.invalid_operations == 0
-        first = [p["op"]["op"] for t, kind, p in _operations(result.trace) if t == 0]
-        assert first == ["search_kb", "reply"], (task_id, first)
-        if task_id in FIXED_IDS:
-            assert result.score >= 0.7, (task_id, result.breakdown)
+    with pytest.raises(AttributeError):
+        agent.reset(Garbled(), 0)
+
+
+async def test_an_error_in_its_policy_ends_the_episode_as_agent_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Nothing hides a bug: a policy that raises ends the episode at that turn."""
+
+    def derive_plan(*args: Any, **kwargs: Any) -> Any:
+        raise ZeroDivisionError("the policy broke")
+
+    monkeypatch.setattr(policy, "derive_plan", derive_plan)
+    result = await simulate(TASKS[FIXED_IDS[0]], "heuristic", seed=0)
+    assert result.termination_reason == "agent_error"
+    assert result.steps == 1
+    assert result.error is not None and "the policy broke" in result.error
+    (event,) = [e for e in result.trace.events if e.kind == "agent_error"]
+    assert event.payload["type"] == "ZeroDivisionError"
+    assert "in decide" in event.payload["traceback"]
 
 
 # --------------------------------------------------------------------------- quality
@@ -435,15 +455,12 @@ def test_odd_observations_give_valid_turns(
     task_id: str, turns: list[tuple[list[KnowledgeSnippet], list[InboundMessage], str]],
     catalog: Catalog,
 ) -> None:
-    """Garbled articles, unknown senders, a bare catalog: every turn is still valid.
-
-    ``_act`` is the agent without its safety net (``act`` waits a turn rather than
-    raise), so a bug shows up here instead of hiding as an empty turn.
-    """
+    """Garbled articles, unknown senders, a bare catalog: every turn is still valid
+    (and ``act`` has no safety net: a bug raises here)."""
     agent = HeuristicAgent()
     for turn, (kb, messages, body) in enumerate(turns, start=1):
         observation = _observation(TASKS[task_id], turn, kb, messages, catalog, body)
-        ops = agent._act(observation)
+        ops = agent.act(observation)
         assert len(ops) <= MAX_OPERATIONS_PER_TURN
         parsed = parse_turn(ops)
         assert parsed.turn_error is None
