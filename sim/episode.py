@@ -48,11 +48,10 @@ from sim.messages import (
     SlaBreached,
     team_address,
 )
-from sim.observation import Observation
+from sim.observation import ObservationMaker, Outcome
 from sim.operations import bounded, parse_turn_entries
 from sim.outlook import WorldOutlook, outlook_as_written
 from sim.spec import PRIORITY_CHECK, PRIORITY_TURN
-from sim.task_memo import per_task
 from sim.ticket import TicketState, apply_operation, check_operation
 from sim.trace import DeferredPayload, Trace, TraceHeader, TraceResult
 from tasks.base import TERMINAL_STATUSES, KnowledgeSnippet, SupportTaskSpec
@@ -183,70 +182,6 @@ class EpisodeResult(BaseModel):
         return self.model_dump(mode="json")
 
 
-_OBSERVATION = Observation.__pydantic_validator__
-#: One entry's outcome, (index, op, ok, error): kept small until the next observation.
-_Outcome = tuple[int, str | None, bool, str | None]
-
-
-@per_task
-def _static_fields(task: SupportTaskSpec) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(the task's constant observation fields, its ticket's constant fields)."""
-    t = task.ticket
-    return (
-        {"task_id": task.task_id, "title": task.title, "objective": task.objective},
-        {"customer_name": t.customer_name, "customer_tier": t.customer_tier,
-         "company": t.company, "subject": t.subject, "body": t.body,
-         "region": t.region, "affected_users": t.affected_users},
-    )
-
-
-class _ObservationMaker:
-    """Builds each turn's :class:`Observation` in one validation call.
-
-    What never changes in a task is prepared once per task and shared; the agent gets
-    its own copy of the catalog, once per episode: a hostile agent writing through
-    ``vars()`` reaches only that copy.
-    """
-
-    __slots__ = ("catalog", "state", "static")
-
-    def __init__(self, state: EpisodeState) -> None:
-        task = state.task
-        self.state = state
-        catalog = task.catalog
-        # A copy that shares the original's (never changed) set of field names: a
-        # model_copy's own set would cost each episode half a kilobyte more.
-        self.catalog = type(catalog).model_construct(
-            catalog.__pydantic_fields_set__, **catalog.__dict__
-        )
-        self.static = _static_fields(task)
-
-    def __call__(self, now: int, turn: int, inbox: list[Inbound],
-                 results: list[_Outcome], kb: tuple[KnowledgeSnippet, ...]) -> Observation:
-        state = self.state
-        task = state.task
-        constant, ticket = self.static
-        observation: Observation = _OBSERVATION.validate_python({
-            **constant,
-            "catalog": self.catalog,
-            "ticket": {**ticket, **state.ticket.view()},
-            "messages": [{"time_seconds": m.time, "sender": m.sender, "kind": m.kind,
-                          "text": m.text, "fields": dict(m.fields)} for m in inbox],
-            "results": [{"index": i, "op": op, "ok": ok, "error": error}
-                        for i, op, ok, error in results],
-            # Copies, like the catalog: articles are the task's own objects.
-            "kb_results": [article.model_copy() for article in kb],
-            "time_seconds": now,
-            "sim_minutes": now // 60,
-            "minutes_to_sla": (task.sla_deadline_seconds - now) // 60,
-            "sla_breached": state.sla_breached,
-            "turn": turn,
-            "turns_left": task.max_steps - turn,
-            "max_steps": task.max_steps,
-        })
-        return observation
-
-
 class _Episode:
     """One episode's own parts: the agent's turn loop, the recorder, the SLA check.
 
@@ -264,7 +199,7 @@ class _Episode:
         self.config = config
         #: Chosen by ``run_episode`` once the agent is reset (choosing reads agent code).
         self.executor: ResolvedExecutor = "inline"
-        self.observe = _ObservationMaker(state)
+        self.observe = ObservationMaker(state)
         #: The events so far (see :mod:`sim.event_log`).
         self.events = EventLog()
         self.fold = grader.fold
@@ -291,13 +226,13 @@ class _Episode:
 
     def _apply_turn(
         self, ctx: ActorContext, turn: int, decision: Any
-    ) -> tuple[list[_Outcome], tuple[KnowledgeSnippet, ...], bool]:
+    ) -> tuple[list[Outcome], tuple[KnowledgeSnippet, ...], bool]:
         """Apply every operation of a turn in order; report each one's outcome (as the
         data of the next observation's :class:`OperationResult` entries)."""
         state = self.state
         task = state.task
         entries, extra_rejected, turn_error = parse_turn_entries(decision)
-        results: list[_Outcome] = []
+        results: list[Outcome] = []
         kb: tuple[KnowledgeSnippet, ...] = ()
         done = False
         if turn_error is not None:
@@ -344,7 +279,7 @@ class _Episode:
         state, config, observe = self.state, self.config, self.observe
         task = state.task
         inbox: list[Inbound] = []
-        results: list[_Outcome] = []
+        results: list[Outcome] = []
         kb: tuple[KnowledgeSnippet, ...] = ()
         reason: str = "max_steps"
         for turn in range(1, task.max_steps + 1):

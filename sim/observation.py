@@ -1,13 +1,27 @@
-"""What the agent under test sees at each turn."""
+"""What the agent under test sees at each turn, and how an episode builds it."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from pydantic import BaseModel, ConfigDict
 
-from tasks.base import KnowledgeSnippet
+from sim.messages import Inbound
+from sim.task_memo import per_task
+from tasks.base import KnowledgeSnippet, SupportTaskSpec
 from tasks.catalog import Catalog
 
-__all__ = ["InboundMessage", "Observation", "OperationResult", "TicketView"]
+if TYPE_CHECKING:
+    from sim.episode import EpisodeState
+
+__all__ = [
+    "InboundMessage",
+    "Observation",
+    "ObservationMaker",
+    "OperationResult",
+    "Outcome",
+    "TicketView",
+]
 
 
 class _View(BaseModel):
@@ -71,3 +85,67 @@ class Observation(_View):
     turn: int
     turns_left: int
     max_steps: int
+
+
+_OBSERVATION = Observation.__pydantic_validator__
+#: One entry's outcome, (index, op, ok, error): kept small until the next observation.
+Outcome = tuple[int, str | None, bool, str | None]
+
+
+@per_task
+def _static_fields(task: SupportTaskSpec) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the task's constant observation fields, its ticket's constant fields)."""
+    t = task.ticket
+    return (
+        {"task_id": task.task_id, "title": task.title, "objective": task.objective},
+        {"customer_name": t.customer_name, "customer_tier": t.customer_tier,
+         "company": t.company, "subject": t.subject, "body": t.body,
+         "region": t.region, "affected_users": t.affected_users},
+    )
+
+
+class ObservationMaker:
+    """Builds each turn's :class:`Observation` in one validation call.
+
+    What never changes in a task is prepared once per task and shared; the agent gets
+    its own copy of the catalog, once per episode: a hostile agent writing through
+    ``vars()`` reaches only that copy.
+    """
+
+    __slots__ = ("catalog", "state", "static")
+
+    def __init__(self, state: EpisodeState) -> None:
+        task = state.task
+        self.state = state
+        catalog = task.catalog
+        # A copy that shares the original's (never changed) set of field names: a
+        # model_copy's own set would cost each episode half a kilobyte more.
+        self.catalog = type(catalog).model_construct(
+            catalog.__pydantic_fields_set__, **catalog.__dict__
+        )
+        self.static = _static_fields(task)
+
+    def __call__(self, now: int, turn: int, inbox: list[Inbound],
+                 results: list[Outcome], kb: tuple[KnowledgeSnippet, ...]) -> Observation:
+        state = self.state
+        task = state.task
+        constant, ticket = self.static
+        observation: Observation = _OBSERVATION.validate_python({
+            **constant,
+            "catalog": self.catalog,
+            "ticket": {**ticket, **state.ticket.view()},
+            "messages": [{"time_seconds": m.time, "sender": m.sender, "kind": m.kind,
+                          "text": m.text, "fields": dict(m.fields)} for m in inbox],
+            "results": [{"index": i, "op": op, "ok": ok, "error": error}
+                        for i, op, ok, error in results],
+            # Copies, like the catalog: articles are the task's own objects.
+            "kb_results": [article.model_copy() for article in kb],
+            "time_seconds": now,
+            "sim_minutes": now // 60,
+            "minutes_to_sla": (task.sla_deadline_seconds - now) // 60,
+            "sla_breached": state.sla_breached,
+            "turn": turn,
+            "turns_left": task.max_steps - turn,
+            "max_steps": task.max_steps,
+        })
+        return observation
