@@ -2,54 +2,38 @@
 
 Subcommands: run, scenario, sweep, grade, show, tasks, check-task, schema (``--help`` on
 each).
-This module only parses arguments and calls the library; every rule lives in
-``sim``, ``actors`` and ``tasks``. Exit status: 0 success, 1 a failed expectation or
-check, 2 bad input (with a one-line reason on stderr).
+This module parses arguments, sets up the process (the current folder on the import
+path, the garbage collector tuned while episodes run, stray agent threads left behind
+at exit) and calls :mod:`actors.commands`, where every command's work lives. Exit
+status: 0 success, 1 a failed expectation or check, 2 bad input (a one-line reason on
+stderr: the library's input errors, ``actors.commands.INPUT_ERRORS``); any other error
+is a bug and surfaces as a traceback (status 1).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, get_args
 
-import trio
 from rich.console import Console
 
-from actors import FAULTS, AgentLoadError, simulate
+from actors import FAULTS, commands
 from actors.agents.loading import did_you_mean
-from actors.console import (
-    RedactingConsole,
-    print_report,
-    print_summary,
-    print_transcript,
-    sweep_progress,
-)
-from actors.scenario import ScenarioError, format_outcome, load_scenario, run_scenario_sync
-from actors.sweep import SweepPlan, check_out_dir, run_sweep
-from sim import EpisodeConfig, Trace, TraceFormatError, grade
-from sim.schemas import SCHEMAS, json_schema
+from actors.console import RedactingConsole
+from actors.sweep import SweepPlan
+from sim.kernel.executors import Executor
+from sim.runner import tuned_collector
+from sim.schemas import SCHEMAS
 from sim.secrets import redact
-from sim.trace import dumps_line
-from tasks import (
-    PERSONAS,
-    SupportTaskSpec,
-    TaskLoadError,
-    discover_families,
-    get_task,
-    list_task_ids,
-    load_task_file,
-)
+from tasks import PERSONAS, discover_families
 
 SEED_TASK = "api_incident_hard"
-EXECUTORS = ("auto", "inline", "thread", "process")
-JSON_KEYS = ("task_id", "variant_hash", "seed", "agent", "persona", "faults", "privileged", "score",
-             "breakdown", "termination_reason", "steps", "sim_minutes", "sla_breached",
-             "invalid_operations", "error")
+EXECUTORS = get_args(Executor)
 PRIVILEGED_HELP = ("hand the agent a private copy of the whole task, gold included, in "
                    "reset (for grader authors' reference agents); results say so")
 AGENT_HELP = ("oracle, heuristic, random, scripted, or module.path:attribute (a class or "
@@ -62,10 +46,6 @@ EXECUTOR_HELP = ("how decisions run: auto (inline for async and built-in agents,
 TASKS_DIR_HELP = "a folder of your own task files, added to the shipped ones; repeatable"
 TRACE_HELP = "a trace file (JSON Lines), as run --trace or sweep --trace-dir writes it"
 TASK_FILE_HELP = "the trace's task file, for a task of your own (instead of --tasks-dir)"
-
-
-class BadInput(Exception):
-    """A one-line reason for exit status 2."""
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -245,189 +225,72 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _writable(path: str, what: str) -> None:
-    """Fail before the work, not after it, when ``path`` cannot be written."""
-    parent = Path(path).resolve().parent
-    if not parent.is_dir():
-        raise BadInput(f"{what} {path}: folder {parent} does not exist; allowed: a file in an "
-                       "existing folder")
-    if Path(path).is_dir():
-        raise BadInput(f"{what} {path}: is a folder; allowed: a file path")
-
-
-def _task(task_id: str, tasks_dirs: Sequence[str], seed: int) -> SupportTaskSpec:
-    """The task ``task_id`` gives for ``seed``; a typo gets the closest id in its error."""
-    known = list_task_ids(tasks_dirs)
-    if task_id not in known:
-        raise BadInput(f"task {task_id!r} is unknown; {did_you_mean(task_id, known)}allowed: "
-                       f"{', '.join(known)}")
-    return get_task(task_id, tasks_dirs, seed=seed)
-
-
-def _cmd_run(args: argparse.Namespace, console: Console) -> int:
-    task = _task(args.task, args.tasks_dir, args.seed)
-    if args.trace:
-        _writable(args.trace, "--trace")
-    config = EpisodeConfig(agent_timeout=args.agent_timeout, agent_executor=args.agent_executor)
-    result = trio.run(lambda: simulate(task, args.agent, seed=args.seed, persona=args.persona,
-                                       faults=args.fault, config=config,
-                                       privileged=args.privileged))
-    if args.trace:
-        result.trace.write(args.trace)
-    if args.json:
-        summary = result.summary()
-        print(dumps_line({k: summary[k] for k in JSON_KEYS}))
-        return 0
-    print_transcript(console, result.trace, task)
-    print_report(console, grade(task, result.trace))
-    console.print(f"termination: {result.termination_reason}"
-                  + (f" ({result.error})" if result.error else ""), markup=False)
-    return 0
-
-
-def _cmd_scenario(args: argparse.Namespace, console: Console) -> int:
-    scenarios = [load_scenario(path) for path in args.files]  # all bad input first
-    failed = 0
-    for scenario in scenarios:
-        outcome = run_scenario_sync(scenario)
-        failed += not outcome.passed
-        console.print(format_outcome(outcome), markup=False)
-    console.print(f"{len(scenarios) - failed} passed, {failed} failed")
-    return 1 if failed else 0
-
-
-def _cmd_sweep(args: argparse.Namespace, console: Console) -> int:
-    known = list(discover_families(args.tasks_dir))
-    tasks = _choices_list(known, "tasks")(args.tasks)
-    plan = SweepPlan(tasks=tuple(tasks), agent=args.agent, seeds=args.seeds,
+def _sweep_plan(args: argparse.Namespace) -> SweepPlan:
+    """The sweep's plan from its options; ``--tasks`` is parsed here, where the tasks
+    (shipped and ``--tasks-dir``) are known."""
+    try:
+        tasks = _choices_list(list(discover_families(args.tasks_dir)), "tasks")(args.tasks)
+    except argparse.ArgumentTypeError as error:
+        raise commands.InputError(str(error)) from None
+    return SweepPlan(tasks=tuple(tasks), agent=args.agent, seeds=args.seeds,
                      personas=tuple(args.personas), faults=tuple(args.fault),
                      tasks_dirs=tuple(args.tasks_dir), agent_timeout=args.agent_timeout,
                      agent_executor=args.agent_executor, privileged=args.privileged)
-    plan.validate()
-    for flag, folder in (("--out", args.out), ("--trace-dir", args.trace_dir)):
-        if folder is not None and Path(folder).exists() and not Path(folder).is_dir():
-            raise BadInput(f"{flag} {folder}: is a file; allowed: a folder (made if missing)")
-    check_out_dir(plan, args.out, resume=args.resume)  # before the progress bar shows
-    with sweep_progress(console) as progress:
-        bar = progress.add_task("sweep", total=plan.size())
-        outcome = run_sweep(plan, args.out, concurrency=args.concurrency, workers=args.workers,
-                            resume=args.resume, trace_dir=args.trace_dir,
-                            durable=args.durable, on_row=lambda _: progress.advance(bar))
-        progress.update(bar, completed=outcome.recorded)
-    if args.json:
-        print(dumps_line(outcome.summary))
-    else:
-        print_summary(console, outcome.summary)
-        console.print(f"{outcome.ran} episodes run, {outcome.skipped} already done"
-                      + (f", {outcome.dropped_lines} torn line(s) dropped"
-                         if outcome.dropped_lines else "")
-                      + (f", {outcome.duplicates} repeated row(s) counted once"
-                         if outcome.duplicates else "")
-                      + f"; results in {args.out}", markup=False)
-    if outcome.lost:
-        print(f"{len(outcome.lost)} episode(s) lost to worker processes that died; the "
-              "summary leaves them out and --resume runs them again:", file=sys.stderr)
-        for lost in outcome.lost[:20]:
-            print(f"  {lost['task_id']} persona {lost['persona']} seed {lost['seed']}: "
-                  f"{lost['why']}", file=sys.stderr)
-        if len(outcome.lost) > 20:
-            print(f"  and {len(outcome.lost) - 20} more", file=sys.stderr)
-    if outcome.stop_signal is not None:
-        console.print("interrupted: the summary covers the episodes that finished; "
-                      "--resume runs the rest", markup=False)
-        return 128 + outcome.stop_signal  # 130 for Ctrl-C, 143 for SIGTERM
-    return 1 if outcome.lost else 0
 
 
-def _cmd_grade(args: argparse.Namespace, console: Console) -> int:
-    from sim.grading import ImpossibleTraceError
-
-    trace = Trace.read(args.trace)
-    if trace.result is None:
-        raise BadInput(f"{args.trace}: no result line, so the trace is incomplete (cut short?); "
-                       "allowed: a whole trace as run_sim.py writes it")
-    task = _stored_task(args, trace)
-    try:
-        report = grade(task, trace)
-    except ImpossibleTraceError as error:
-        raise BadInput(f"{args.trace}: {error}") from None
-    if args.json:
-        print(dumps_line(report.model_dump(mode="json")))
-    else:
-        print_report(console, report)
-    return 0
+def _run(a: argparse.Namespace, console: Console) -> int:
+    return commands.run_command(
+        console, task_id=a.task, agent=a.agent, seed=a.seed, persona=a.persona,
+        faults=a.fault, agent_timeout=a.agent_timeout, agent_executor=a.agent_executor,
+        privileged=a.privileged, tasks_dirs=a.tasks_dir, trace=a.trace, as_json=a.json)
 
 
-def _stored_task(args: argparse.Namespace, trace: Trace) -> SupportTaskSpec:
-    """The task ``trace`` ran (``--task-file``, or its id in the task folders), checked
-    against the trace's task hash."""
-    seed = trace.header.seed  # a family's variant is the one this seed picks
-    try:
-        task = (load_task_file(args.task_file, seed) if args.task_file
-                else get_task(trace.header.task_id, args.tasks_dir, seed=seed))
-    except TaskLoadError as error:
-        raise BadInput(f"{args.trace}: {error}") from None
-    if task.content_hash != trace.header.task_hash:
-        what = f"task {task.task_id!r}" + (f" (seed {seed}'s variant)" if task.family else "")
-        raise BadInput(f"{args.trace}: task_hash {trace.header.task_hash} differs from {what} "
-                       f"({task.content_hash}); allowed: a trace of this task")
-    return task
+def _scenario(a: argparse.Namespace, console: Console) -> int:
+    return commands.scenario_command(console, a.files)
 
 
-def _cmd_show(args: argparse.Namespace, console: Console) -> int:
-    trace = Trace.read(args.trace)
-    task = _stored_task(args, trace)
-    print_transcript(console, trace, task)
-    result = trace.result
-    if result is None:
-        console.print("no result line: the trace was cut short", markup=False)
-    else:
-        score = "none" if result.score is None else f"{result.score:.3f}"
-        console.print(f"termination: {result.termination_reason} after {result.steps} step(s), "
-                      f"{result.sim_minutes} simulated min; score {score} as stored (grade "
-                      "re-grades it)" + (f"; error: {result.error}" if result.error else ""),
-                      markup=False)
-    return 0
+def _sweep(a: argparse.Namespace, console: Console) -> int:
+    return commands.sweep_command(
+        console, _sweep_plan(a), out=a.out, concurrency=a.concurrency, workers=a.workers,
+        resume=a.resume, durable=a.durable, trace_dir=a.trace_dir, as_json=a.json)
 
 
-def _cmd_schema(args: argparse.Namespace, console: Console) -> int:
-    if args.name is not None:
-        schema = json_schema(args.name)
-        print(dumps_line(schema) if args.json else json.dumps(schema, indent=2))
-    elif args.json:
-        print(dumps_line({name: json_schema(name) for name in SCHEMAS}))
-    else:
-        for name, (what, _) in SCHEMAS.items():
-            print(f"{name:<12} {what}")
-        print("schema NAME prints one as JSON Schema; schema --json prints all of them")
-    return 0
+def _grade(a: argparse.Namespace, console: Console) -> int:
+    return commands.grade_command(console, a.trace, tasks_dirs=a.tasks_dir,
+                                  task_file=a.task_file, as_json=a.json)
 
 
-def _cmd_tasks(args: argparse.Namespace, console: Console) -> int:
-    if args.show is not None:
-        spec = _task(args.show, args.tasks_dir, args.seed).model_dump(mode="json")
-        print(dumps_line(spec) if args.json else json.dumps(spec, indent=2, ensure_ascii=False))
-        return 0
-    if args.seed:
-        raise BadInput(f"--seed {args.seed}: given without --show; allowed: --seed with --show ID")
-    for task_id, family in discover_families(args.tasks_dir).items():
-        if args.json:
-            print(dumps_line({"id": task_id, "difficulty": family.difficulty,
-                              "kind": family.kind, "title": family.title}))
-        else:
-            print(f"{task_id:<36} {family.difficulty:<7} {family.kind:<7} {family.title}")
-    return 0
+def _show(a: argparse.Namespace, console: Console) -> int:
+    return commands.show_command(console, a.trace, tasks_dirs=a.tasks_dir,
+                                 task_file=a.task_file)
 
 
-def _cmd_check_task(args: argparse.Namespace, console: Console) -> int:
-    from actors.checks import check_task  # hypothesis loads only for this command
+def _tasks(a: argparse.Namespace, console: Console) -> int:
+    return commands.tasks_command(console, tasks_dirs=a.tasks_dir, show=a.show, seed=a.seed,
+                                  as_json=a.json)
 
-    report = check_task(args.file, max_examples=args.max_examples, variants=args.variants)
-    console.print(report.render(), markup=False)
-    return report.exit_code
+
+def _check_task(a: argparse.Namespace, console: Console) -> int:
+    return commands.check_task_command(console, a.file, max_examples=a.max_examples,
+                                       variants=a.variants)
+
+
+def _schema(a: argparse.Namespace, console: Console) -> int:
+    return commands.schema_command(console, a.name, as_json=a.json)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Console], int]] = {
+    "run": _run, "scenario": _scenario, "sweep": _sweep, "grade": _grade, "show": _show,
+    "tasks": _tasks, "check-task": _check_task, "schema": _schema,
+}
+#: The commands that run episodes in this process: the entry point tunes the garbage
+#: collector around them. (A sweep's worker processes tune their own.)
+RUNS_EPISODES = frozenset({"run", "scenario", "check-task"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv``, run the command, and return its exit status; bad input is one
+    line on stderr and status 2, and any other error surfaces as a traceback."""
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -439,11 +302,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Piped output gets room for the tables rather than rich's 80 columns.
     # It redacts secrets (sim.secrets) from all it prints, as files are.
     console = RedactingConsole(highlight=False, width=None if sys.stdout.isatty() else 160)
-    commands = {"run": _cmd_run, "scenario": _cmd_scenario, "sweep": _cmd_sweep,
-                "grade": _cmd_grade, "show": _cmd_show, "tasks": _cmd_tasks,
-                "check-task": _cmd_check_task, "schema": _cmd_schema}
+    if args.command == "check-task":
+        # Loaded before the heap is frozen: hypothesis, as it loads, checks that trio's
+        # random is referenced, and gc.freeze hides the referrers it looks for.
+        import actors.checks  # noqa: F401
     try:
-        return commands[args.command](args, console)
+        with tuned_collector() if args.command in RUNS_EPISODES else nullcontext():
+            return COMMANDS[args.command](args, console)
     except BrokenPipeError:
         # The reader went away (`| head`): not an error, and nothing more to say. Point
         # stdout at /dev/null so the interpreter's final flush cannot fail again.
@@ -454,8 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"run_sim.py: error: {where}: {error.strerror or error}; allowed: a path that "
               "exists and can be read or written", file=sys.stderr)
         return 2
-    except (BadInput, TaskLoadError, AgentLoadError, TraceFormatError, ScenarioError,
-            ValueError, argparse.ArgumentTypeError) as error:
+    except commands.INPUT_ERRORS as error:
         message = str(error).splitlines()[0] if str(error) else repr(error)
         print(f"run_sim.py: error: {redact(message)}", file=sys.stderr)
         return 2

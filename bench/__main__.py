@@ -37,8 +37,15 @@ from actors.episodes import make_job
 from sim.episode import EpisodeResult
 from sim.grading import grade, step_rewards
 from sim.kernel.environment import Environment
-from sim.runner import run_episodes
+from sim.runner import run_episodes as library_run_episodes
+from sim.runner import tuned_collector
 from tasks import get_task
+
+
+async def run_episodes(*args: Any, **kwargs: Any) -> Any:
+    """:func:`sim.runner.run_episodes` with the collector tuned, as the CLI runs it."""
+    with tuned_collector():
+        return await library_run_episodes(*args, **kwargs)
 
 SEED_TASK = "api_incident_hard"
 #: Floor/oracle pairs behind the headline ratio.
@@ -188,8 +195,9 @@ def property_rate(examples: int) -> float:
     from actors.checks import check_task
 
     started = time.perf_counter()
-    report = check_task(get_task(SEED_TASK), max_examples=examples,
-                        invariants=["score_is_weighted_criteria_minus_penalties"])
+    with tuned_collector():  # (after hypothesis is imported: see sim.runner.tuned_collector)
+        report = check_task(get_task(SEED_TASK), max_examples=examples,
+                            invariants=["score_is_weighted_criteria_minus_penalties"])
     elapsed = time.perf_counter() - started
     ran = sum(r.examples for r in report.results)
     return ran / elapsed

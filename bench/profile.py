@@ -14,13 +14,21 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 import trio
 from pyinstrument import Profiler
 
 from actors.episodes import make_job
-from sim.runner import run_episodes
+from sim.runner import run_episodes as library_run_episodes
+from sim.runner import tuned_collector
 from tasks import TaskLoadError, get_task
+
+
+async def run_episodes(*args: Any, **kwargs: Any) -> Any:
+    """:func:`sim.runner.run_episodes` with the collector tuned, as the CLI runs it."""
+    with tuned_collector():
+        return await library_run_episodes(*args, **kwargs)
 
 SEED_TASK = "api_incident_hard"
 

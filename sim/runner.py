@@ -19,7 +19,7 @@ from sim.kernel.executors import AgentFailure, as_agent_failure
 from sim.kernel.taskpool import open_task_pool
 from tasks.base import SupportTaskSpec
 
-__all__ = ["EpisodeJob", "build_agent", "run_episodes"]
+__all__ = ["EpisodeJob", "build_agent", "run_episodes", "tuned_collector"]
 
 
 @attrs.frozen
@@ -62,13 +62,22 @@ def build_agent(make_agent: Callable[[], Any]) -> Any:
 
 
 @contextmanager
-def _collector_tuned() -> Iterator[None]:
-    """Collect cyclic garbage rarely while episodes run.
+def tuned_collector() -> Iterator[None]:
+    """Collect cyclic garbage rarely while many episodes run; for a process's entry point.
 
     Episodes make many short-lived objects; with the default thresholds the cyclic
     collector runs every few hundred allocations and rescans every live episode, which
-    costs more the more episodes run at once. Rarer collections keep that cost flat
-    while still freeing the cycles (tracebacks, trio internals) that do occur.
+    costs more the more episodes run at once. Inside this block the collector skips
+    what existed before it (``gc.freeze``) and runs rarely (``gc.set_threshold(50000,
+    20, 20)``), still freeing the cycles (tracebacks, trio internals) that do occur;
+    leaving it restores the thresholds and unfreezes.
+
+    Warning: this changes the whole process's collector, so only a process's entry
+    point may enter it (the CLI, a sweep's worker process, a benchmark), once, around
+    all its episodes: :func:`run_episodes` never does. Entered twice at once (nested, or
+    from two threads), the inner exit restores the thresholds and unfreezes under the
+    outer block. Import hypothesis, if it is used, before entering: as it loads it checks
+    that registered randoms (trio's) are referenced, and frozen referrers are not seen.
     """
     old = gc.get_threshold()
     gc.freeze()  # what existed before the run is not rescanned
@@ -91,7 +100,9 @@ async def run_episodes(
 
     ``on_result(index, result)`` sees each result as its episode ends. With
     ``collect=False`` results are not kept (the list returned is empty): a long sweep
-    that writes each result as it comes then holds only the episodes in flight.
+    that writes each result as it comes then holds only the episodes in flight. It
+    leaves the garbage collector alone: an entry point that runs many episodes enters
+    :func:`tuned_collector` around it.
     """
     if concurrency < 1:
         raise ValueError(f"concurrency {concurrency} is below 1; allowed: 1 or more")
@@ -111,9 +122,8 @@ async def run_episodes(
             if on_result is not None:
                 on_result(index, result)
 
-    with _collector_tuned():
-        # One pool lends every episode its actors' tasks: a spawn per actor would cost more.
-        async with open_task_pool() as pool, trio.open_nursery() as nursery:
-            for _ in range(min(concurrency, len(jobs))):
-                nursery.start_soon(worker)
+    # One pool lends every episode its actors' tasks: a spawn per actor would cost more.
+    async with open_task_pool() as pool, trio.open_nursery() as nursery:
+        for _ in range(min(concurrency, len(jobs))):
+            nursery.start_soon(worker)
     return [r for r in results if r is not None]

@@ -1,7 +1,9 @@
-"""The command line, run as a user runs it: a subprocess, its output and exit status."""
+"""The command line, run as a user runs it: a subprocess, its output and exit status; and
+what its entry point sets up for the process (the garbage collector), in-process."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -9,10 +11,15 @@ import sys
 from pathlib import Path
 
 import pytest
+import trio
 
+import run_sim
+from actors import commands, make_job
 from sim.metrics import summarize
 from sim.results import REAL_TIME_FIELDS, read_results
+from sim.runner import run_episodes
 from sim.trace import SCHEMA_VERSION
+from tasks import get_task
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_TASK_FILE = ROOT / "tasks" / "api_incident_hard.py"
@@ -330,3 +337,63 @@ def test_a_sweep_records_its_privilege_and_resume_keeps_to_it(tmp_path: Path) ->
     assert_bad_input(run_cli(*args, "--out", str(out), "--resume", cwd=tmp_path),
                      "privileged=true", "allowed")
     assert (out / "results.jsonl").read_bytes() == before
+
+
+# ------------------------------------------------- the process: the garbage collector
+
+TUNED = (50_000, 20, 20)
+
+
+@pytest.mark.parametrize(("argv", "target", "tuned"), [
+    (["run"], "run_command", True),
+    (["scenario", "any.toml"], "scenario_command", True),
+    (["check-task", "any.py"], "check_task_command", True),
+    (["tasks"], "tasks_command", False),
+    (["sweep", "--tasks", "duplicate_charge_easy"], "sweep_command", False),
+])
+def test_the_entry_point_tunes_the_collector_around_commands_that_run_episodes(
+    monkeypatch: pytest.MonkeyPatch, argv: list[str], target: str, tuned: bool,
+) -> None:
+    before = gc.get_threshold()
+    assert before != TUNED
+    seen: list[tuple[int, ...]] = []
+
+    def command(*args: object, **kwargs: object) -> int:
+        seen.append(gc.get_threshold())
+        return 0
+
+    monkeypatch.setattr(commands, target, command)
+    assert run_sim.main(argv) == 0
+    assert seen == [TUNED if tuned else before]
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+def test_the_library_leaves_the_collector_alone() -> None:
+    before = gc.get_threshold()
+    jobs = [make_job(get_task("duplicate_charge_easy"), "oracle", seed=s) for s in range(3)]
+    seen: list[tuple[int, ...]] = []
+    trio.run(lambda: run_episodes(jobs, on_result=lambda i, r: seen.append(gc.get_threshold())))
+    assert seen == [before] * 3 and gc.get_threshold() == before
+
+
+GC_PROBE = """
+import gc, os
+from pathlib import Path
+from actors.agents.heuristic import HeuristicAgent
+
+
+class Agent(HeuristicAgent):
+    def act(self, observation):
+        Path("thresholds.txt").open("a").write(f"{os.getpid()} {gc.get_threshold()}\\n")
+        return super().act(observation)
+"""
+
+
+def test_a_sweep_worker_process_tunes_its_own_collector(tmp_path: Path) -> None:
+    (tmp_path / "gc_probe.py").write_text(GC_PROBE)
+    proc = run_cli("sweep", "--tasks", "duplicate_charge_easy", "--agent", "gc_probe:Agent",
+                   "--seeds", "2", "--out", "out", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = (tmp_path / "thresholds.txt").read_text().splitlines()
+    assert lines and all(line.split(" ", 1)[1] == str(TUNED) for line in lines), lines
+    assert {line.split()[0] for line in lines} != {str(os.getpid())}

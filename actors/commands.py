@@ -1,0 +1,262 @@
+"""What each command of ``run_sim.py`` does, once its arguments are parsed.
+
+Each ``*_command`` function takes the parsed values (no argparse here) and a console,
+prints, and returns the exit status: 0 success, 1 a failed expectation or check (or
+episodes lost), 128 + the signal for a sweep stopped by one. Input a command refuses is
+raised, never printed: one of :data:`INPUT_ERRORS`, whose ``str`` is one line for the
+user, naming what is wrong and what is allowed (the CLI prints it and exits 2).
+Anything else raised is a bug and is left to surface as one.
+
+The commands leave the process alone (the garbage collector, signals, ``sys.path``):
+that is the entry point's to set.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import trio
+from rich.console import Console
+
+from actors.agents.loading import AgentLoadError, did_you_mean
+from actors.console import print_report, print_summary, print_transcript, sweep_progress
+from actors.episodes import simulate
+from actors.scenario import ScenarioError, format_outcome, load_scenario, run_scenario_sync
+from actors.sweep import SweepError, SweepPlan, check_out_dir, run_sweep
+from sim.episode import EpisodeConfig
+from sim.grading import ImpossibleTraceError, grade
+from sim.kernel.executors import Executor
+from sim.results import ResultsFormatError
+from sim.schemas import SCHEMAS, json_schema
+from sim.trace import Trace, TraceFormatError, dumps_line
+from tasks import SupportTaskSpec, discover_families, get_task, list_task_ids, load_task_file
+from tasks.errors import TaskLoadError
+
+__all__ = [
+    "INPUT_ERRORS",
+    "JSON_KEYS",
+    "InputError",
+    "check_task_command",
+    "grade_command",
+    "run_command",
+    "scenario_command",
+    "schema_command",
+    "show_command",
+    "sweep_command",
+    "tasks_command",
+]
+
+#: The results row's keys ``run --json`` prints, in order.
+JSON_KEYS = ("task_id", "variant_hash", "seed", "agent", "persona", "faults", "privileged",
+             "score", "breakdown", "termination_reason", "steps", "sim_minutes",
+             "sla_breached", "invalid_operations", "error")
+#: Lost episodes the sweep command lists on stderr (all of them are counted).
+_LOST_LISTED = 20
+
+
+class InputError(ValueError):
+    """Input a command refuses by its own check (a path, a flag, a trace's task);
+    ``str(error)`` is one line for the user."""
+
+
+#: Every error that means "the user's input is wrong", each with a one-line message:
+#: what a command raises for bad input. Anything else a command raises is a bug.
+INPUT_ERRORS: tuple[type[ValueError], ...] = (
+    InputError, TaskLoadError, AgentLoadError, ScenarioError, SweepError, TraceFormatError,
+    ResultsFormatError,
+)
+
+
+def _writable(path: str, what: str) -> None:
+    """Fail before the work, not after it, when ``path`` cannot be written."""
+    parent = Path(path).resolve().parent
+    if not parent.is_dir():
+        raise InputError(f"{what} {path}: folder {parent} does not exist; allowed: a file in "
+                         "an existing folder")
+    if Path(path).is_dir():
+        raise InputError(f"{what} {path}: is a folder; allowed: a file path")
+
+
+def _task(task_id: str, tasks_dirs: Sequence[str], seed: int) -> SupportTaskSpec:
+    """The task ``task_id`` gives for ``seed``; a typo gets the closest id in its error."""
+    known = list_task_ids(tasks_dirs)
+    if task_id not in known:
+        raise InputError(f"task {task_id!r} is unknown; {did_you_mean(task_id, known)}"
+                         f"allowed: {', '.join(known)}")
+    return get_task(task_id, tasks_dirs, seed=seed)
+
+
+def _stored_task(trace_path: str, trace: Trace, tasks_dirs: Sequence[str],
+                 task_file: str | None) -> SupportTaskSpec:
+    """The task ``trace`` ran (``task_file``, or its id in the task folders), checked
+    against the trace's task hash."""
+    seed = trace.header.seed  # a family's variant is the one this seed picks
+    try:
+        task = (load_task_file(task_file, seed) if task_file
+                else get_task(trace.header.task_id, tasks_dirs, seed=seed))
+    except TaskLoadError as error:
+        raise InputError(f"{trace_path}: {error}") from None
+    if task.content_hash != trace.header.task_hash:
+        what = f"task {task.task_id!r}" + (f" (seed {seed}'s variant)" if task.family else "")
+        raise InputError(f"{trace_path}: task_hash {trace.header.task_hash} differs from "
+                         f"{what} ({task.content_hash}); allowed: a trace of this task")
+    return task
+
+
+def run_command(console: Console, *, task_id: str, agent: str, seed: int,
+                persona: str | None, faults: Sequence[str], agent_timeout: float,
+                agent_executor: Executor, privileged: bool, tasks_dirs: Sequence[str],
+                trace: str | None, as_json: bool) -> int:
+    """One episode: its transcript and grade report, or (``as_json``) its results row."""
+    task = _task(task_id, tasks_dirs, seed)
+    if trace:
+        _writable(trace, "--trace")
+    config = EpisodeConfig(agent_timeout=agent_timeout, agent_executor=agent_executor)
+    result = trio.run(lambda: simulate(task, agent, seed=seed, persona=persona, faults=faults,
+                                       config=config, privileged=privileged))
+    if trace:
+        result.trace.write(trace)
+    if as_json:
+        summary = result.summary()
+        print(dumps_line({k: summary[k] for k in JSON_KEYS}))
+        return 0
+    print_transcript(console, result.trace, task)
+    print_report(console, grade(task, result.trace))
+    console.print(f"termination: {result.termination_reason}"
+                  + (f" ({result.error})" if result.error else ""), markup=False)
+    return 0
+
+
+def scenario_command(console: Console, files: Sequence[str]) -> int:
+    """Every scenario file, each loaded before any runs; 1 if one failed a check."""
+    scenarios = [load_scenario(path) for path in files]  # all bad input first
+    failed = 0
+    for scenario in scenarios:
+        outcome = run_scenario_sync(scenario)
+        failed += not outcome.passed
+        console.print(format_outcome(outcome), markup=False)
+    console.print(f"{len(scenarios) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def sweep_command(console: Console, plan: SweepPlan, *, out: str, concurrency: int,
+                  workers: int, resume: bool, durable: bool, trace_dir: str | None,
+                  as_json: bool) -> int:
+    """A sweep with a progress bar, then its summary (or ``as_json``, summary.json alone
+    on stdout); 1 if episodes were lost, 128 + the signal that stopped it."""
+    plan.validate()
+    for flag, folder in (("--out", out), ("--trace-dir", trace_dir)):
+        if folder is not None and Path(folder).exists() and not Path(folder).is_dir():
+            raise InputError(f"{flag} {folder}: is a file; allowed: a folder (made if missing)")
+    check_out_dir(plan, out, resume=resume)  # before the progress bar shows
+    with sweep_progress(console) as progress:
+        bar = progress.add_task("sweep", total=plan.size())
+        outcome = run_sweep(plan, out, concurrency=concurrency, workers=workers,
+                            resume=resume, trace_dir=trace_dir, durable=durable,
+                            on_row=lambda _: progress.advance(bar))
+        progress.update(bar, completed=outcome.recorded)
+    if as_json:
+        print(dumps_line(outcome.summary))
+    else:
+        print_summary(console, outcome.summary)
+        console.print(f"{outcome.ran} episodes run, {outcome.skipped} already done"
+                      + (f", {outcome.dropped_lines} torn line(s) dropped"
+                         if outcome.dropped_lines else "")
+                      + (f", {outcome.duplicates} repeated row(s) counted once"
+                         if outcome.duplicates else "")
+                      + f"; results in {out}", markup=False)
+    if outcome.lost:
+        print(f"{len(outcome.lost)} episode(s) lost to worker processes that died; the "
+              "summary leaves them out and --resume runs them again:", file=sys.stderr)
+        for lost in outcome.lost[:_LOST_LISTED]:
+            print(f"  {lost['task_id']} persona {lost['persona']} seed {lost['seed']}: "
+                  f"{lost['why']}", file=sys.stderr)
+        if len(outcome.lost) > _LOST_LISTED:
+            print(f"  and {len(outcome.lost) - _LOST_LISTED} more", file=sys.stderr)
+    if outcome.stop_signal is not None:
+        console.print("interrupted: the summary covers the episodes that finished; "
+                      "--resume runs the rest", markup=False)
+        return 128 + outcome.stop_signal  # 130 for Ctrl-C, 143 for SIGTERM
+    return 1 if outcome.lost else 0
+
+
+def grade_command(console: Console, trace_path: str, *, tasks_dirs: Sequence[str],
+                  task_file: str | None, as_json: bool) -> int:
+    """Re-grade a stored trace against its task: the report, or one JSON object."""
+    trace = Trace.read(trace_path)
+    if trace.result is None:
+        raise InputError(f"{trace_path}: no result line, so the trace is incomplete (cut "
+                         "short?); allowed: a whole trace as run_sim.py writes it")
+    task = _stored_task(trace_path, trace, tasks_dirs, task_file)
+    try:
+        report = grade(task, trace)
+    except ImpossibleTraceError as error:
+        raise InputError(f"{trace_path}: {error}") from None
+    if as_json:
+        print(dumps_line(report.model_dump(mode="json")))
+    else:
+        print_report(console, report)
+    return 0
+
+
+def show_command(console: Console, trace_path: str, *, tasks_dirs: Sequence[str],
+                 task_file: str | None) -> int:
+    """The transcript of a stored trace, and how it ended as stored."""
+    trace = Trace.read(trace_path)
+    task = _stored_task(trace_path, trace, tasks_dirs, task_file)
+    print_transcript(console, trace, task)
+    result = trace.result
+    if result is None:
+        console.print("no result line: the trace was cut short", markup=False)
+    else:
+        score = "none" if result.score is None else f"{result.score:.3f}"
+        console.print(f"termination: {result.termination_reason} after {result.steps} step(s), "
+                      f"{result.sim_minutes} simulated min; score {score} as stored (grade "
+                      "re-grades it)" + (f"; error: {result.error}" if result.error else ""),
+                      markup=False)
+    return 0
+
+
+def tasks_command(console: Console, *, tasks_dirs: Sequence[str], show: str | None, seed: int,
+                  as_json: bool) -> int:
+    """The tasks and families, a line each; or (``show``) one task's whole spec."""
+    if show is not None:
+        spec = _task(show, tasks_dirs, seed).model_dump(mode="json")
+        print(dumps_line(spec) if as_json else json.dumps(spec, indent=2, ensure_ascii=False))
+        return 0
+    if seed:
+        raise InputError(f"--seed {seed}: given without --show; allowed: --seed with --show ID")
+    for task_id, family in discover_families(tasks_dirs).items():
+        if as_json:
+            print(dumps_line({"id": task_id, "difficulty": family.difficulty,
+                              "kind": family.kind, "title": family.title}))
+        else:
+            print(f"{task_id:<36} {family.difficulty:<7} {family.kind:<7} {family.title}")
+    return 0
+
+
+def check_task_command(console: Console, path: str, *, max_examples: int,
+                       variants: int) -> int:
+    """Validate a task file and run the invariants; 1 if one fails."""
+    from actors.checks import check_task  # hypothesis loads only for this command
+
+    report = check_task(path, max_examples=max_examples, variants=variants)
+    console.print(report.render(), markup=False)
+    return report.exit_code
+
+
+def schema_command(console: Console, name: str | None, *, as_json: bool) -> int:
+    """A JSON Schema by name, all of them (``as_json``), or the list of names."""
+    if name is not None:
+        schema = json_schema(name)
+        print(dumps_line(schema) if as_json else json.dumps(schema, indent=2))
+    elif as_json:
+        print(dumps_line({key: json_schema(key) for key in SCHEMAS}))
+    else:
+        for key, (what, _) in SCHEMAS.items():
+            print(f"{key:<12} {what}")
+        print("schema NAME prints one as JSON Schema; schema --json prints all of them")
+    return 0

@@ -1,0 +1,139 @@
+"""A sweep's worker process: its entry point, :func:`work`, runs a shard of a plan.
+
+A worker runs its episodes ``concurrency`` at once in one ``trio.run`` and tells the
+parent, over a pipe, ``("start", i)`` when episode ``i`` starts, ``("row", i, row)``
+when it ends (after its trace, if asked for, is written whole), then ``("done",)`` or
+``("error", why)``. It is a process's entry point, so it sets what a process may:
+the collector's tuning (:func:`sim.runner.tuned_collector`), SIGINT ignored (the
+parent decides when a sweep stops), and death with the parent (``PR_SET_PDEATHSIG``
+on Linux, and everywhere a pipe from the parent whose end-of-file ends it); the
+process executor's processes die with their worker.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import attrs
+import trio
+
+from actors.episodes import make_job
+from actors.sweep.plan import SweepPlan
+from sim.episode import EpisodeConfig, EpisodeResult
+from sim.runner import run_episodes, tuned_collector
+from tasks.registry import discover_families
+
+__all__ = ["trace_name", "work"]
+
+
+def trace_name(row: dict[str, Any]) -> str:
+    """The file name of a row's trace in a sweep's trace folder."""
+    faults = "+".join(row["faults"]) or "nofault"
+    return f"{row['task_id']}__{row['persona']}__{faults}__seed{row['seed']}.jsonl"
+
+
+class _Announced:
+    """An agent factory that says when its episode starts (the runner calls it then), so
+    the parent knows which episodes were in flight if the worker dies."""
+
+    def __init__(self, factory: Callable[[], Any], index: int,
+                 send: Callable[[Any], None]) -> None:
+        self.factory = factory
+        self.index = index
+        self.send = send
+
+    def __call__(self) -> Any:
+        self.send(("start", self.index))
+        return self.factory()
+
+
+def _run_shard(plan: SweepPlan, indices: Sequence[int], concurrency: int,
+               trace_dir: str | None, send: Callable[[Any], None]) -> None:
+    families = discover_families(plan.tasks_dirs)
+    config = EpisodeConfig(agent_timeout=plan.agent_timeout, agent_executor=plan.agent_executor)
+    jobs = []
+    for index in indices:
+        task, persona, seed = plan.episode(index)
+        job = make_job(families[task].variant(seed), plan.agent, seed=seed, persona=persona,
+                       faults=plan.faults, config=config, privileged=plan.privileged)
+        jobs.append(attrs.evolve(job, make_agent=_Announced(job.make_agent, index, send)))
+
+    def on_result(position: int, result: EpisodeResult) -> None:
+        row = result.summary()
+        if trace_dir is not None:  # before the row: a row means its trace is whole
+            result.trace.write(Path(trace_dir) / trace_name(row))
+        send(("row", indices[position], row))
+
+    with tuned_collector():
+        trio.run(lambda: run_episodes(jobs, concurrency=concurrency, on_result=on_result,
+                                      collect=False))
+
+
+def _die_with_parent(parent_alive: Connection) -> None:
+    """End this worker when the parent ends, however it ends: the kernel sends SIGKILL
+    (Linux), and a thread waiting on a pipe only the parent writes to sees end-of-file
+    (everywhere; also covers a parent that died before ``prctl`` ran)."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:
+        try:
+            parent_alive.recv_bytes()
+        except (EOFError, OSError):
+            pass
+        os._exit(3)
+
+    threading.Thread(target=watch, name="sweep parent watch", daemon=True).start()
+
+
+def _exit_when_orphaned() -> None:
+    """Run in each process of the process executor (trio-parallel's ``init``): end it
+    when its sweep worker has ended, checked twice a second, even in the middle of a
+    decision that never returns. (Not ``PR_SET_PDEATHSIG``: trio-parallel starts these
+    from a thread, and that signal comes when the starting thread ends.)"""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(3)
+
+    threading.Thread(target=watch, name="sweep worker watch", daemon=True).start()
+
+
+def work(plan: SweepPlan, indices: list[int], concurrency: int, trace_dir: str | None,
+         conn: Connection, parent_alive: Connection) -> None:
+    """The worker process's entry point: run episodes ``indices`` of ``plan`` and report
+    on ``conn`` (see the module docstring); ``parent_alive`` reaches end-of-file when
+    the parent dies."""
+    _die_with_parent(parent_alive)
+    if plan.agent_executor == "process":  # its processes die with this one
+        import trio_parallel
+
+        trio_parallel.configure_default_context(init=_exit_when_orphaned)
+    # The parent decides when a sweep stops (Ctrl-C reaches the whole process group).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        try:
+            _run_shard(plan, indices, concurrency, trace_dir, conn.send)
+        except BaseException as error:  # reported: the parent re-runs or attributes
+            conn.send(("error", f"{type(error).__name__}: {error}"))
+        else:
+            conn.send(("done",))
+    except (BrokenPipeError, EOFError, OSError):
+        pass  # the parent is gone
+    finally:
+        conn.close()
