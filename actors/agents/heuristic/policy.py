@@ -42,11 +42,10 @@ from actors.agents.heuristic.writing import (
 from sim.knowledge import search_knowledge_base
 from sim.observation import Observation
 from sim.operations import MAX_NOTE_CHARS, MAX_OPERATIONS_PER_TURN
-from tasks.base import KnowledgeSnippet
+from tasks.base import TERMINAL_STATUSES, KnowledgeSnippet
 
 Op = dict[str, Any]
 
-TERMINAL = ("resolved", "closed")
 #: Replies the agent allows itself beyond one per message that called for one (the
 #: first reply, a chase).
 REPLY_ALLOWANCE = 2
@@ -113,7 +112,7 @@ def _triage(memory: Memory, observation: Observation, plan: Plan) -> list[Op]:
     ops.extend(_new_flags(memory, plan))
     wanted = [f for f in plan.fields if f in observation.catalog.fields]
     escalate = plan.escalate_to is not None and plan.escalate_to not in memory.bounced
-    if plan.status in TERMINAL and wanted:
+    if plan.status in TERMINAL_STATUSES and wanted:
         # "Say you have sent a reset link" waits until the fields are back; until then
         # the customer hears it as the next step.
         memory.deferred_reply = [line for line in plan.reply_lines if claims_done(line)]
@@ -148,7 +147,7 @@ def _status_ops(memory: Memory, plan: Plan, statuses: Sequence[str], *,
     status = plan.status
     if not status:
         return []
-    if status in TERMINAL and not closing:
+    if status in TERMINAL_STATUSES and not closing:
         status = "pending" if "pending" in statuses else ""
     if status not in statuses:
         return []
@@ -157,7 +156,7 @@ def _status_ops(memory: Memory, plan: Plan, statuses: Sequence[str], *,
     op: Op = {"op": "set_status", "status": status}
     if plan.resolution_code:
         op["resolution_code"] = plan.resolution_code
-    if status in TERMINAL:
+    if status in TERMINAL_STATUSES:
         memory.done = True
     return [op]
 
@@ -174,7 +173,8 @@ def _follow_up(memory: Memory, observation: Observation, plan: Plan,
     if relaying:
         lines.append(_relay(memory, observation, plan))
     fields_done = bool(memory.requested) and not memory.outstanding()
-    closing = plan.status in TERMINAL and (fields_done or not memory.requested) and not again
+    closing = (plan.status in TERMINAL_STATUSES and (fields_done or not memory.requested)
+               and not again)
     if closing:
         lines.append("Thank you, we now have everything we need.")
         lines.extend(memory.deferred_reply)
@@ -271,7 +271,7 @@ def _finished(memory: Memory, plan: Plan, observation: Observation, again: list[
     if plan.status == "escalated":
         return memory.escalated_to is not None and memory.informed
     # Resolved or closed comes with its fields; without them the ticket stays parked.
-    return plan.status not in TERMINAL
+    return plan.status not in TERMINAL_STATUSES
 
 
 def _reply(memory: Memory, observation: Observation, lines: list[str],
