@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from cli_helpers import one_line_error, run_cli
 
 from actors.scenario import (
     ScenarioError,
@@ -294,3 +295,13 @@ def test_a_missing_or_misnamed_file_is_a_scenario_error(name: str, tmp_path: Pat
         _write(tmp_path, "{}", name)
     with pytest.raises(ScenarioError, match=rf"{re.escape(name)}: .*allowed"):
         load_scenario(tmp_path / name)
+
+
+def test_a_scenario_seed_below_zero_is_refused(tmp_path: Path) -> None:
+    # Before: seed = -1 ran (and printed "seed -1").
+    path = tmp_path / "neg.toml"
+    path.write_text('description = "d"\ntask = "api_incident_hard"\nseed = -1\n'
+                    'agent = "oracle"\n', encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"neg\.toml: seed: -1 .*allowed: >= 0"):
+        load_scenario(path)
+    assert "seed: -1" in one_line_error(run_cli("scenario", str(path)))

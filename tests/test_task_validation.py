@@ -2,7 +2,8 @@
 :class:`TaskLoadError` naming the file, the field, the bad value and what is allowed.
 
 The bad files are the seed's source with one thing changed, written to ``tmp_path``, so
-each case isolates one rule.
+each case isolates one rule. Counts are strict: a ticket or task count given as a bool,
+a float or text is refused (never coerced), and the seed still loads with its hash.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_helpers import ROOT
+from episode_helpers import SEED_TASK
+from pydantic import ValidationError
 from task_file_helpers import (
     assert_task_load_error,
     mutate,
@@ -20,6 +24,7 @@ from task_file_helpers import (
 )
 
 from tasks import DEFAULT_CATALOG, Catalog, TaskLoadError, load_task_file
+from tasks.base import SupportTicket
 
 
 @dataclass(frozen=True)
@@ -386,3 +391,36 @@ def test_bad_file_is_rejected_with_a_one_line_error(
     with pytest.raises(TaskLoadError) as caught:
         load_task_file(path)
     assert_task_load_error(caught.value, file_name, *fragments)
+
+
+TICKET = {"customer_name": "A", "customer_tier": "pro", "company": "C", "subject": "S",
+          "body": "B", "region": "eu", "affected_users": 3, "sla_minutes_remaining": 90}
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("affected_users", True), ("affected_users", "90"), ("affected_users", 3.0),
+    ("sla_minutes_remaining", "90"), ("sla_minutes_remaining", 90.0),
+])
+def test_ticket_counts_are_strict(field: str, value: object) -> None:
+    # Before: True became 1 and "90" became 90, silently.
+    with pytest.raises(ValidationError, match=field):
+        SupportTicket(**{**TICKET, field: value})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("max_steps", "8"), ("max_steps", 8.0), ("sla_step_cost", 20.0),
+    ("under_escalation_deadline_step", "2"), ("customer_reply_delay_minutes", True),
+    ("team_update_delay_minutes", "30"),
+])
+def test_task_counts_are_strict(field: str, value: object) -> None:
+    with pytest.raises(ValidationError, match=field):
+        type(SEED_TASK).model_validate({**SEED_TASK.model_dump(), field: value})
+
+
+def test_strict_counts_keep_the_seed_task_and_its_hash() -> None:
+    # The seed as shipped (and as ../shared/seed has it) loads, hashing as stored traces say.
+    seed = load_task_file(ROOT / "tasks" / "api_incident_hard.py")
+    assert seed.content_hash == "f76d793109d35dbe"
+    shared = ROOT.parent / "shared" / "seed" / "api_incident_hard.py"
+    if shared.is_file():
+        assert load_task_file(shared).content_hash == seed.content_hash

@@ -1,16 +1,21 @@
 """The trace format (SPEC §5): a header line, one line per event, a result line.
 
 A trace round-trips through JSONL byte for byte, holds no real-time figure, records a
-deferred payload as the grader saw it, and makes a lazy header and result once.
+deferred payload as the grader saw it, and makes a lazy header and result once. A line
+nested deeper than ``MAX_DEPTH`` is bad input (a :class:`TraceFormatError`, one line from
+``grade`` and ``show``), never a ``RecursionError``; nesting within the limit reads.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+from pathlib import Path
 from typing import Any
 
+import pytest
 import trio
+from cli_helpers import one_line_error, run_cli
 from episode_helpers import SEED_TASK, SleepyAsyncOracle, play
 from failing_agents import RaisingSync
 
@@ -20,7 +25,14 @@ from sim.grading import grade_events
 from sim.kernel.environment import ActorContext, Environment
 from sim.outlook import WorldOutlook, outlook_as_written
 from sim.runner import run_episodes
-from sim.trace import SCHEMA_VERSION, DeferredPayload, Trace
+from sim.trace import (
+    MAX_DEPTH,
+    SCHEMA_VERSION,
+    DeferredPayload,
+    Trace,
+    TraceFormatError,
+    dumps_line,
+)
 from tasks import SupportTaskSpec
 
 
@@ -140,3 +152,41 @@ def test_a_trace_makes_a_lazy_header_and_result_once_and_equals_the_eager_one() 
     assert lazy.header is eager.header and lazy.result is eager.result
     assert made == ["header", "result"]
     assert repr(lazy) == repr(eager)
+
+
+def _trace_lines() -> list[str]:
+    """A trace's header line, for traces made up here."""
+    return [dumps_line({"type": "header", "schema_version": 2, "task_id": "api_incident_hard",
+                        "task_hash": SEED_TASK.content_hash, "seed": 0, "agent": "oracle",
+                        "persona": "cooperative", "code_version": "0"})]
+
+
+@pytest.mark.parametrize("depth", [100_000, MAX_DEPTH + 1, 200])
+def test_a_trace_nested_too_deep_is_bad_input_not_a_recursion_error(depth: int) -> None:
+    # Before: json.loads raised RecursionError out of Trace.from_jsonl (a traceback).
+    deep = "[" * depth + "]" * depth
+    event = ('{"type":"event","t":0,"seq":0,"actor":"agent","kind":"turn","payload":{"x":'
+             + deep + "}}")
+    with pytest.raises(TraceFormatError, match=r"t\.jsonl:2: JSON nested"):
+        Trace.from_jsonl("\n".join([*_trace_lines(), event]), source="t.jsonl")
+
+
+def test_grade_of_a_deep_trace_is_one_line(tmp_path: Path) -> None:
+    deep = "[" * 50_000 + "]" * 50_000
+    event = ('{"type":"event","t":0,"seq":0,"actor":"agent","kind":"turn","payload":{"x":'
+             + deep + "}}")
+    path = tmp_path / "deep.jsonl"
+    path.write_text("\n".join([*_trace_lines(), event]) + "\n", encoding="utf-8")
+    for command in ("grade", "show"):
+        assert "nested too deep" in one_line_error(run_cli(command, str(path)))
+
+
+def test_nesting_within_the_limit_still_reads() -> None:
+    nested: object = "leaf"
+    for _ in range(MAX_DEPTH - 3):  # the line, the payload and x add three levels
+        nested = [nested]
+    event = dumps_line({"type": "event", "t": 0, "seq": 0, "actor": "agent", "kind": "turn",
+                        "payload": {"x": nested}})
+    trace = Trace.from_jsonl("\n".join([*_trace_lines(), event]))
+    assert len(trace.events) == 1
+

@@ -1,60 +1,33 @@
-"""Issue 14, output and input: literal agent text, secrets, clean JSON, help and typos,
-the ticket in transcripts, ``show`` and ``schema``, deep traces, strict task counts, and
-scenario seeds. Each test failed before its fix (the issue's items 11–14 and part of 15).
+"""The command line's output and help, run as a user runs it: an agent's text is printed
+literally (rich markup in it is data); ``sweep --json`` prints the JSON alone, its progress
+on stderr; a typo gets the closest name; every option has help, which shows its default; an
+agent module in the current folder loads; the transcript opens with the ticket; ``show``
+prints a stored trace's transcript; ``schema`` prints the JSON schemas, which describe what
+the simulator writes (and the README documents the observation and the operations); a
+reader that goes away (``| head``) is not an error.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
+from cli_helpers import ROOT, agent_module, one_line_error, run_cli
+from episode_helpers import SEED_TASK
 
 import run_sim
 from actors.agents.loading import did_you_mean
-from actors.scenario import ScenarioError, load_scenario
 from sim.observation import Observation
 from sim.operations import _MODELS as OPERATION_MODELS
 from sim.results import REAL_TIME_FIELDS
 from sim.schemas import SCHEMAS, json_schema
-from sim.secrets import looks_like_credential, redact, refresh_secrets
-from sim.trace import MAX_DEPTH, Trace, TraceFormatError, dumps_line
-from tasks import get_task, load_task_file
-from tasks.base import SupportTicket
 
-ROOT = Path(__file__).resolve().parents[1]
-TESTS = Path(__file__).resolve().parent
-SEED_TASK = get_task("api_incident_hard")
-
-
-def run_cli(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None,
-            ) -> subprocess.CompletedProcess[str]:
-    full = {**os.environ, "COLUMNS": "200", **(env or {})}
-    return subprocess.run([sys.executable, str(ROOT / "run_sim.py"), *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=300, env=full)
-
-
-def one_line_error(proc: subprocess.CompletedProcess[str]) -> str:
-    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
-    return lines[0]
-
-
-def agent_module(folder: Path, source: str, name: str = "my_agent") -> str:
-    """Write an agent module into ``folder`` (a run's current folder) and name it."""
-    (folder / f"{name}.py").write_text(source, encoding="utf-8")
-    return f"{name}:Agent"
-
-
-# ================================================================ 11. agent text is data
+# ==================================================================== agent text is data
 
 MARKUP_AGENT = '''
 class Agent:
@@ -75,97 +48,7 @@ def test_rich_markup_in_agent_text_is_printed_literally(tmp_path: Path) -> None:
     assert "termination: finished" in proc.stdout
 
 
-# ============================================================================ 12. secrets
-
-
-@pytest.fixture
-def environ() -> Iterator[dict[str, str]]:
-    """``os.environ`` to change in a test: restored, and the secrets re-read, after it."""
-    saved = dict(os.environ)
-    try:
-        yield os.environ  # type: ignore[misc]
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        refresh_secrets()
-
-
-@pytest.mark.parametrize("value", ['Ab3"dE9\\xYz7Qw2', 'sk-"quoted"-0123456789abcdef',
-                                   "esc\x1b-Zq93kLm0pX", "back\\slash\\Zq93kLm0pX"])
-def test_a_secret_holding_quotes_or_backslashes_is_redacted_in_json_lines(
-    environ: dict[str, str], value: str,
-) -> None:
-    # Before: redaction ran on the escaped JSON text, where '"' is '\\"': the value leaked.
-    environ["MY_API_TOKEN"] = value
-    refresh_secrets()
-    line = dumps_line({"op": {"note": f"token {value} end", value: [value]}})
-    assert json.loads(line) == {"op": {"note": "token [redacted:MY_API_TOKEN] end",
-                                       "[redacted:MY_API_TOKEN]": ["[redacted:MY_API_TOKEN]"]}}
-    assert json.dumps(value)[1:-1] not in line
-
-
-def test_a_word_valued_variable_named_like_a_secret_changes_no_trace_or_score(
-    tmp_path: Path,
-) -> None:
-    # Before: SORT_KEY=platform_engineering rewrote the queue in the trace as
-    # "[redacted:SORT_KEY]", and the re-grade (0.62) differed from the live score (1.0).
-    plain, keyed = tmp_path / "plain.jsonl", tmp_path / "keyed.jsonl"
-    assert run_cli("run", "--agent", "oracle", "--json", "--trace", str(plain)).returncode == 0
-    live = run_cli("run", "--agent", "oracle", "--json", "--trace", str(keyed),
-                   env={"SORT_KEY": "platform_engineering", "SESSION_NAME": "correct-horse"})
-    assert live.returncode == 0, live.stderr
-    assert keyed.read_bytes() == plain.read_bytes()
-    regraded = run_cli("grade", str(keyed), "--json", env={"SORT_KEY": "platform_engineering"})
-    assert json.loads(regraded.stdout)["score"] == json.loads(live.stdout)["score"] == 1.0
-
-
-@pytest.mark.parametrize(("value", "credential"), [
-    ("sk-test-0123456789abcdef0123456789abcdef", True),
-    ("ghp_abcdEFGH1234ijklMNOP5678qrstUVWX9012", True),
-    ("AKIAIOSFODNN7EXAMPLE", True),
-    ("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", True),
-    ("hunter2hunter2", True),
-    ("platform_engineering", False),
-    ("PlatformEngineering", False),
-    ("correct-horse-battery-staple", False),
-    ("unix:path=/run/user/1000/bus", False),
-    ("12345678901234", False),
-    ("aaaaaaaaaaaa1", False),
-    ("true", False),
-    ("sk-abc 123 def 456", False),
-])
-def test_only_values_that_look_like_credentials_are_secrets(value: str, credential: bool) -> None:
-    assert looks_like_credential(value) is credential
-
-
-SECRET = "sk-test-5f0c9a7e2b4d4e1f8a6b3c2d1e0f9a8b"
-
-
-def test_the_transcript_and_errors_on_stdout_and_stderr_are_redacted(tmp_path: Path) -> None:
-    # Before: run (not --json) printed the agent's key five times on stdout.
-    env = {"OPENAI_API_KEY": SECRET, "PYTHONPATH": str(TESTS)}
-    proc = run_cli("run", "--agent", "hostile_agents:SecretLeaker", env=env)
-    assert proc.returncode == 0, proc.stderr
-    assert SECRET not in proc.stdout and SECRET[8:] not in proc.stdout
-    assert proc.stdout.count("[redacted:OPENAI_API_KEY]") >= 4  # reply, note, query, error
-    # A constructor that raises with the key: the one-line error is redacted too.
-    broken = agent_module(tmp_path, "import os\nclass Agent:\n    def __init__(self):\n"
-                                    "        raise RuntimeError(os.environ['OPENAI_API_KEY'])\n"
-                                    "    def act(self, o):\n        return []\n")
-    proc = run_cli("run", "--agent", broken, cwd=tmp_path, env=env)
-    assert SECRET not in proc.stdout + proc.stderr
-    assert "[redacted:OPENAI_API_KEY]" in proc.stdout + proc.stderr
-
-
-def test_redact_leaves_text_without_secrets_alone(environ: dict[str, str]) -> None:
-    environ["SORT_KEY"] = "platform_engineering"
-    environ["DEPLOY_TOKEN"] = "Zq93kLm0pXv7"
-    refresh_secrets()
-    assert redact("to platform_engineering") == "to platform_engineering"
-    assert redact("t=Zq93kLm0pXv7.") == "t=[redacted:DEPLOY_TOKEN]."
-
-
-# ================================================================ 13. clean output, help
+# ============================================================= clean output, typos, help
 
 SWEEP = ("sweep", "--tasks", "api_incident_hard", "--agent", "oracle", "--seeds", "2")
 
@@ -244,7 +127,7 @@ def test_every_option_has_help_and_help_shows_defaults() -> None:
         assert default in " ".join(run_help.split()), default
 
 
-# ================================================= 14. agents from cwd, transcript, show, schema
+# ===================================================== agents from cwd, transcript, show, schema
 
 
 def test_an_agent_module_in_the_current_folder_loads(tmp_path: Path) -> None:
@@ -355,87 +238,7 @@ def test_the_readme_documents_the_observation_and_every_operation() -> None:
     assert "current folder" in " ".join(readme.split())  # module:attr agents resolve there
 
 
-# =========================================================== 15. deep JSON, strictness, seeds
-
-
-def _trace_lines() -> list[str]:
-    """A trace's header line, for traces made up here."""
-    return [dumps_line({"type": "header", "schema_version": 2, "task_id": "api_incident_hard",
-                        "task_hash": SEED_TASK.content_hash, "seed": 0, "agent": "oracle",
-                        "persona": "cooperative", "code_version": "0"})]
-
-
-@pytest.mark.parametrize("depth", [100_000, MAX_DEPTH + 1, 200])
-def test_a_trace_nested_too_deep_is_bad_input_not_a_recursion_error(depth: int) -> None:
-    # Before: json.loads raised RecursionError out of Trace.from_jsonl (a traceback).
-    deep = "[" * depth + "]" * depth
-    event = ('{"type":"event","t":0,"seq":0,"actor":"agent","kind":"turn","payload":{"x":'
-             + deep + "}}")
-    with pytest.raises(TraceFormatError, match=r"t\.jsonl:2: JSON nested"):
-        Trace.from_jsonl("\n".join([*_trace_lines(), event]), source="t.jsonl")
-
-
-def test_grade_of_a_deep_trace_is_one_line(tmp_path: Path) -> None:
-    deep = "[" * 50_000 + "]" * 50_000
-    event = ('{"type":"event","t":0,"seq":0,"actor":"agent","kind":"turn","payload":{"x":'
-             + deep + "}}")
-    path = tmp_path / "deep.jsonl"
-    path.write_text("\n".join([*_trace_lines(), event]) + "\n", encoding="utf-8")
-    for command in ("grade", "show"):
-        assert "nested too deep" in one_line_error(run_cli(command, str(path)))
-
-
-def test_nesting_within_the_limit_still_reads() -> None:
-    nested: object = "leaf"
-    for _ in range(MAX_DEPTH - 3):  # the line, the payload and x add three levels
-        nested = [nested]
-    event = dumps_line({"type": "event", "t": 0, "seq": 0, "actor": "agent", "kind": "turn",
-                        "payload": {"x": nested}})
-    trace = Trace.from_jsonl("\n".join([*_trace_lines(), event]))
-    assert len(trace.events) == 1
-
-
-TICKET = {"customer_name": "A", "customer_tier": "pro", "company": "C", "subject": "S",
-          "body": "B", "region": "eu", "affected_users": 3, "sla_minutes_remaining": 90}
-
-
-@pytest.mark.parametrize(("field", "value"), [
-    ("affected_users", True), ("affected_users", "90"), ("affected_users", 3.0),
-    ("sla_minutes_remaining", "90"), ("sla_minutes_remaining", 90.0),
-])
-def test_ticket_counts_are_strict(field: str, value: object) -> None:
-    # Before: True became 1 and "90" became 90, silently.
-    with pytest.raises(ValidationError, match=field):
-        SupportTicket(**{**TICKET, field: value})  # type: ignore[arg-type]
-
-
-@pytest.mark.parametrize(("field", "value"), [
-    ("max_steps", "8"), ("max_steps", 8.0), ("sla_step_cost", 20.0),
-    ("under_escalation_deadline_step", "2"), ("customer_reply_delay_minutes", True),
-    ("team_update_delay_minutes", "30"),
-])
-def test_task_counts_are_strict(field: str, value: object) -> None:
-    with pytest.raises(ValidationError, match=field):
-        type(SEED_TASK).model_validate({**SEED_TASK.model_dump(), field: value})
-
-
-def test_strict_counts_keep_the_seed_task_and_its_hash() -> None:
-    # The seed as shipped (and as ../shared/seed has it) loads, hashing as stored traces say.
-    seed = load_task_file(ROOT / "tasks" / "api_incident_hard.py")
-    assert seed.content_hash == "f76d793109d35dbe"
-    shared = ROOT.parent / "shared" / "seed" / "api_incident_hard.py"
-    if shared.is_file():
-        assert load_task_file(shared).content_hash == seed.content_hash
-
-
-def test_a_scenario_seed_below_zero_is_refused(tmp_path: Path) -> None:
-    # Before: seed = -1 ran (and printed "seed -1").
-    path = tmp_path / "neg.toml"
-    path.write_text('description = "d"\ntask = "api_incident_hard"\nseed = -1\n'
-                    'agent = "oracle"\n', encoding="utf-8")
-    with pytest.raises(ScenarioError, match=r"neg\.toml: seed: -1 .*allowed: >= 0"):
-        load_scenario(path)
-    assert "seed: -1" in one_line_error(run_cli("scenario", str(path)))
+# ============================================================== a reader that goes away
 
 
 def test_a_reader_that_goes_away_is_not_an_error() -> None:
