@@ -36,8 +36,9 @@ SEED_TASK = "api_incident_hard"
 EXECUTORS = get_args(Executor)
 PRIVILEGED_HELP = ("hand the agent a private copy of the whole task, gold included, in "
                    "reset (for grader authors' reference agents); results say so")
-AGENT_HELP = ("oracle, heuristic, random, scripted, or module.path:attribute (a class or "
-              "factory, importable from the current folder or the Python path)")
+AGENT_HELP = ("oracle, heuristic, random, scripted, llm (with --model), or "
+              "module.path:attribute (a class or factory, importable from the current folder "
+              "or the Python path)")
 FAULT_HELP = "a team fault to inject; repeat the option for several"
 TIMEOUT_HELP = "seconds a decision or reset may take before the episode ends as agent_timeout"
 EXECUTOR_HELP = ("how decisions run: auto (inline for async and built-in agents, a thread for "
@@ -95,6 +96,17 @@ def _positive(kind: type[int] | type[float], name: str) -> Any:
     return parse
 
 
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; allowed: a number >= 0") \
+            from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text}: allowed: a finite number >= 0")
+    return value
+
+
 def _whole(text: str) -> int:
     try:
         value = int(text)
@@ -127,6 +139,54 @@ def _choices_list(allowed: Sequence[str], name: str, *, in_parser: bool = False)
     return parse
 
 
+def _add_llm_options(parser: argparse.ArgumentParser, command: str) -> None:
+    """The LLM agent's options (SPEC §8) on ``command``: each one given goes into the
+    agent's LLMConfig (for ``scenario``, over the files' ``[llm]`` tables); none is
+    allowed without the LLM agent."""
+    scenario = command == "scenario"
+    group = parser.add_argument_group(
+        "the LLM agent" + (" (over the files' [llm] tables)" if scenario else " (--agent llm)"),
+        "any OpenAI-compatible server; the key from $OPENAI_API_KEY")
+    group.add_argument("--model", help="the model's name, as the server knows it (required "
+                                       "with --agent llm)")
+    group.add_argument("--base-url", help="the server's URL, e.g. http://127.0.0.1:8080/v1 "
+                                          "(default: $OPENAI_BASE_URL, else OpenAI's)")
+    group.add_argument("--temperature", type=_non_negative, help="sampling temperature "
+                                                                 "(default 0)")
+    group.add_argument("--max-tokens", type=_positive(int, "tokens"),
+                       help="completion tokens per request, at most (default 512)")
+    group.add_argument("--llm-mode", choices=("tools", "json"), default=None,
+                       help="tools: one tool per operation; json: constrained JSON, for "
+                            "servers without tool calls (default tools)")
+    cache = group.add_mutually_exclusive_group()
+    cache.add_argument("--llm-cache", metavar="DIR",
+                       help="the response cache: a rerun with the same inputs replays from it, "
+                            "with no request (default .llm-cache)")
+    cache.add_argument("--no-llm-cache", action="store_true",
+                       help="neither read nor write the response cache")
+    group.add_argument("--max-requests-in-flight", type=_positive(int, "requests"),
+                       help="requests to the server at once, at most"
+                            + (", across the whole sweep" if command == "sweep" else "")
+                            + " (default 16)")
+    group.add_argument("--request-timeout", type=_positive(float, "seconds"),
+                       help="seconds per request before it is retried (default 60)")
+    group.add_argument("--llm-prices", metavar="FILE",
+                       help='a JSON file {"model": [USD per 1M prompt tokens, per 1M '
+                            'completion tokens]}: the cost in results')
+
+
+def _llm_options(a: argparse.Namespace) -> dict[str, Any]:
+    """The LLM options given, by LLMConfig key (``--llm-prices`` apart: a file to read)."""
+    given = {"model": a.model, "base_url": a.base_url, "temperature": a.temperature,
+             "max_tokens": a.max_tokens, "mode": a.llm_mode, "cache_dir": a.llm_cache,
+             "max_requests_in_flight": a.max_requests_in_flight,
+             "request_timeout": a.request_timeout}
+    options = {key: value for key, value in given.items() if value is not None}
+    if a.no_llm_cache:
+        options["cache_dir"] = None
+    return options
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="run_sim.py", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
@@ -149,10 +209,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--trace", help="write the trace (JSON Lines) to this file")
     run.add_argument("--json", action="store_true",
                      help="print one JSON object (the results row) instead of the transcript")
+    _add_llm_options(run, "run")
 
     scenario = sub.add_parser("scenario", help="run scripted scenarios and check expectations")
     scenario.add_argument("files", nargs="+", metavar="FILE",
                           help="a scenario file (TOML; see scenarios/ and the README)")
+    _add_llm_options(scenario, "scenario")
 
     sweep = sub.add_parser("sweep", help="an agent across tasks x seeds x personas")
     sweep.add_argument("--tasks", default="all", help="all, or a comma list of task ids")
@@ -185,6 +247,7 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--tasks-dir", action="append", default=[], help=TASKS_DIR_HELP)
     sweep.add_argument("--json", action="store_true",
                        help="print summary.json to stdout, alone (progress goes to stderr)")
+    _add_llm_options(sweep, "sweep")
 
     grade_cmd = sub.add_parser("grade", help="re-grade a stored trace")
     grade_cmd.add_argument("trace", help=TRACE_HELP)
@@ -235,18 +298,21 @@ def _sweep_plan(args: argparse.Namespace) -> SweepPlan:
     return SweepPlan(tasks=tuple(tasks), agent=args.agent, seeds=args.seeds,
                      personas=tuple(args.personas), faults=tuple(args.fault),
                      tasks_dirs=tuple(args.tasks_dir), agent_timeout=args.agent_timeout,
-                     agent_executor=args.agent_executor, privileged=args.privileged)
+                     agent_executor=args.agent_executor, privileged=args.privileged,
+                     llm=commands.llm_config(args.agent, _llm_options(args), args.llm_prices))
 
 
 def _run(a: argparse.Namespace, console: Console) -> int:
     return commands.run_command(
         console, task_id=a.task, agent=a.agent, seed=a.seed, persona=a.persona,
         faults=a.fault, agent_timeout=a.agent_timeout, agent_executor=a.agent_executor,
-        privileged=a.privileged, tasks_dirs=a.tasks_dir, trace=a.trace, as_json=a.json)
+        privileged=a.privileged, tasks_dirs=a.tasks_dir, trace=a.trace, as_json=a.json,
+        llm=commands.llm_config(a.agent, _llm_options(a), a.llm_prices))
 
 
 def _scenario(a: argparse.Namespace, console: Console) -> int:
-    return commands.scenario_command(console, a.files)
+    return commands.scenario_command(console, a.files, llm_options=_llm_options(a),
+                                     llm_prices=a.llm_prices)
 
 
 def _sweep(a: argparse.Namespace, console: Console) -> int:

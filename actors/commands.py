@@ -7,6 +7,11 @@ raised, never printed: one of :data:`INPUT_ERRORS`, whose ``str`` is one line fo
 user, naming what is wrong and what is allowed (the CLI prints it and exits 2).
 Anything else raised is a bug and is left to surface as one.
 
+The LLM agent's options arrive as LLMConfig keys (:func:`llm_config` checks them and
+reads ``--llm-prices``); a command that runs it checks the server
+(:func:`actors.agents.llm.check_server`: reachable, the key accepted, the model known)
+before any episode runs.
+
 The commands leave the process alone (the garbage collector, signals, ``sys.path``):
 that is the entry point's to set.
 """
@@ -14,15 +19,25 @@ that is the entry point's to set.
 from __future__ import annotations
 
 import json
+import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import trio
+from pydantic import ValidationError
 from rich.console import Console
 
-from actors.agents.loading import AgentLoadError, did_you_mean
-from actors.console import print_report, print_summary, print_transcript, sweep_progress
+from actors.agents.llm import LLMConfig, LLMSetupError, check_server
+from actors.agents.loading import AgentLoadError, did_you_mean, resolve_agent
+from actors.console import (
+    format_usage,
+    print_report,
+    print_summary,
+    print_transcript,
+    sweep_progress,
+)
 from actors.episodes import simulate
 from actors.scenario import ScenarioError, format_outcome, load_scenario, run_scenario_sync
 from actors.sweep import SweepError, SweepPlan, check_out_dir, run_sweep
@@ -33,7 +48,7 @@ from sim.results import ResultsFormatError
 from sim.schemas import SCHEMAS, json_schema
 from sim.trace import Trace, TraceFormatError, dumps_line
 from tasks import SupportTaskSpec, discover_families, get_task, list_task_ids, load_task_file
-from tasks.errors import TaskLoadError
+from tasks.errors import TaskLoadError, Wording, format_validation_error
 
 __all__ = [
     "INPUT_ERRORS",
@@ -41,6 +56,8 @@ __all__ = [
     "InputError",
     "check_task_command",
     "grade_command",
+    "llm_config",
+    "read_prices",
     "run_command",
     "scenario_command",
     "schema_command",
@@ -52,7 +69,7 @@ __all__ = [
 #: The results row's keys ``run --json`` prints, in order.
 JSON_KEYS = ("task_id", "variant_hash", "seed", "agent", "persona", "faults", "privileged",
              "score", "breakdown", "termination_reason", "steps", "sim_minutes",
-             "sla_breached", "invalid_operations", "error")
+             "sla_breached", "invalid_operations", "error", "agent_usage")
 #: Lost episodes the sweep command lists on stderr (all of them are counted).
 _LOST_LISTED = 20
 
@@ -66,8 +83,18 @@ class InputError(ValueError):
 #: what a command raises for bad input. Anything else a command raises is a bug.
 INPUT_ERRORS: tuple[type[ValueError], ...] = (
     InputError, TaskLoadError, AgentLoadError, ScenarioError, SweepError, TraceFormatError,
-    ResultsFormatError,
+    ResultsFormatError, LLMSetupError,
 )
+#: Each LLMConfig key the command line sets, and the option that sets it.
+LLM_FLAGS = {"model": "--model", "base_url": "--base-url", "temperature": "--temperature",
+             "max_tokens": "--max-tokens", "mode": "--llm-mode", "cache_dir": "--llm-cache",
+             "max_requests_in_flight": "--max-requests-in-flight",
+             "request_timeout": "--request-timeout", "prices": "--llm-prices"}
+#: How messages name the command line's parts (an option's value, by Python's words).
+_OPTIONS = Wording(member="option", sequence="a list", boolean="true or false",
+                   table="a table", kind_of=lambda value: f"a {type(value).__name__}")
+_PRICES = ('allowed: a JSON file {"model": [USD per 1M prompt tokens, USD per 1M '
+           'completion tokens]}')
 
 
 def _writable(path: str, what: str) -> None:
@@ -78,6 +105,76 @@ def _writable(path: str, what: str) -> None:
                          "an existing folder")
     if Path(path).is_dir():
         raise InputError(f"{what} {path}: is a folder; allowed: a file path")
+
+
+def read_prices(path: str) -> dict[str, tuple[float, float]]:
+    """``--llm-prices FILE``: model -> (USD per 1M prompt tokens, per 1M completion
+    tokens); :class:`InputError` (one line) for a file that is not such a table."""
+    where = f"--llm-prices {path}"
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{where}: no such file; {_PRICES}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        why = getattr(error, "strerror", None) or type(error).__name__
+        raise InputError(f"{where}: cannot be read ({why}); {_PRICES}") from None
+    except json.JSONDecodeError as error:
+        raise InputError(f"{where}: not JSON ({error.msg} at line {error.lineno}, column "
+                         f"{error.colno}); {_PRICES}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{where}: a JSON {type(data).__name__}, not an object; {_PRICES}")
+    prices: dict[str, tuple[float, float]] = {}
+    for model, pair in data.items():
+        if not (isinstance(pair, list) and len(pair) == 2 and all(
+                isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+                and v >= 0 for v in pair)):
+            raise InputError(f"{where}: {model!r}: {json.dumps(pair)[:80]} is not two prices; "
+                             f"{_PRICES} (numbers >= 0)")
+        prices[model] = (float(pair[0]), float(pair[1]))
+    return prices
+
+
+def _first_flag(options: Mapping[str, Any]) -> str:
+    """The option that gave the first of ``options`` (LLMConfig keys)."""
+    key = next(iter(options))
+    if key == "cache_dir" and options[key] is None:
+        return "--no-llm-cache"
+    return LLM_FLAGS.get(key, key)
+
+
+def llm_config(agent: str, options: Mapping[str, Any], prices_file: str | None
+               ) -> LLMConfig | None:
+    """The LLM agent's configuration from the command line's ``options`` (LLMConfig keys,
+    the ones given) and ``--llm-prices``; ``None`` for another agent. The options without
+    ``--agent llm``, or ``--agent llm`` without ``--model``, are bad input (one line)."""
+    given = dict(options)
+    if prices_file is not None:
+        given["prices"] = read_prices(prices_file)
+    if agent != "llm":
+        if given:
+            flags = ", ".join(LLM_FLAGS.values())
+            raise InputError(f"{_first_flag(given)}: given without --agent llm; allowed: the "
+                             f"LLM options ({flags}) with --agent llm only")
+        return None
+    if "model" not in given:
+        resolve_agent(agent)  # its one line: the LLM agent needs --model
+    try:
+        return LLMConfig(**given)
+    except ValidationError as error:  # "temperature: ..." -> "--temperature: ..."
+        message = format_validation_error(error, _OPTIONS)
+        key, sep, rest = message.partition(": ")
+        raise InputError(f"{LLM_FLAGS[key]}: {rest}" if sep and key in LLM_FLAGS
+                         else f"the LLM options: {message}") from None
+
+
+def _check_servers(configs: Sequence[LLMConfig]) -> None:
+    """Each distinct server, key and model answers: :class:`LLMSetupError` (one line) if
+    not, before any episode runs."""
+    checked: list[LLMConfig] = []
+    for config in configs:
+        if config not in checked:
+            checked.append(config)
+            trio.run(check_server, config)
 
 
 def _task(task_id: str, tasks_dirs: Sequence[str], seed: int) -> SupportTaskSpec:
@@ -109,14 +206,17 @@ def _stored_task(trace_path: str, trace: Trace, tasks_dirs: Sequence[str],
 def run_command(console: Console, *, task_id: str, agent: str, seed: int,
                 persona: str | None, faults: Sequence[str], agent_timeout: float,
                 agent_executor: Executor, privileged: bool, tasks_dirs: Sequence[str],
-                trace: str | None, as_json: bool) -> int:
-    """One episode: its transcript and grade report, or (``as_json``) its results row."""
+                trace: str | None, as_json: bool, llm: LLMConfig | None = None) -> int:
+    """One episode: its transcript and grade report, or (``as_json``) its results row.
+    ``llm`` configures the agent ``llm`` (see :func:`llm_config`)."""
     task = _task(task_id, tasks_dirs, seed)
     if trace:
         _writable(trace, "--trace")
+    if llm is not None:
+        _check_servers([llm])
     config = EpisodeConfig(agent_timeout=agent_timeout, agent_executor=agent_executor)
     result = trio.run(lambda: simulate(task, agent, seed=seed, persona=persona, faults=faults,
-                                       config=config, privileged=privileged))
+                                       config=config, privileged=privileged, llm=llm))
     if trace:
         result.trace.write(trace)
     if as_json:
@@ -127,12 +227,28 @@ def run_command(console: Console, *, task_id: str, agent: str, seed: int,
     print_report(console, grade(task, result.trace))
     console.print(f"termination: {result.termination_reason}"
                   + (f" ({result.error})" if result.error else ""), markup=False)
+    if result.agent_usage is not None:
+        console.print(format_usage(result.agent_usage), markup=False)
     return 0
 
 
-def scenario_command(console: Console, files: Sequence[str]) -> int:
-    """Every scenario file, each loaded before any runs; 1 if one failed a check."""
-    scenarios = [load_scenario(path) for path in files]  # all bad input first
+def scenario_command(console: Console, files: Sequence[str], *,
+                     llm_options: Mapping[str, Any] | None = None,
+                     llm_prices: str | None = None) -> int:
+    """Every scenario file, each loaded before any runs; 1 if one failed a check.
+    ``llm_options`` and ``llm_prices`` (as for :func:`llm_config`) override the ``[llm]``
+    tables of the scenarios whose agent is ``llm``."""
+    options = dict(llm_options or {})
+    if llm_prices is not None:
+        options["prices"] = read_prices(llm_prices)
+    if options:  # an option's own error names the option, not a file it lands in
+        llm_config("llm", {"model": "any", **options}, None)
+    scenarios = [load_scenario(path, options) for path in files]  # all bad input first
+    configs = [scenario.llm for scenario in scenarios if scenario.llm is not None]
+    if options and not configs:
+        raise InputError(f'{_first_flag(options)}: given, but no scenario has agent = "llm"; '
+                         'allowed: the LLM options with a scenario of agent = "llm"')
+    _check_servers(configs)
     failed = 0
     for scenario in scenarios:
         outcome = run_scenario_sync(scenario)
@@ -152,6 +268,8 @@ def sweep_command(console: Console, plan: SweepPlan, *, out: str, concurrency: i
         if folder is not None and Path(folder).exists() and not Path(folder).is_dir():
             raise InputError(f"{flag} {folder}: is a file; allowed: a folder (made if missing)")
     check_out_dir(plan, out, resume=resume)  # before the progress bar shows
+    if plan.llm is not None:
+        _check_servers([plan.llm])
     with sweep_progress(console) as progress:
         bar = progress.add_task("sweep", total=plan.size())
         outcome = run_sweep(plan, out, concurrency=concurrency, workers=workers,

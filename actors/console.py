@@ -9,6 +9,7 @@ secrets redacted (:mod:`sim.secrets`), like every line written to a file.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console
@@ -24,6 +25,7 @@ from tasks.base import SupportTaskSpec, SupportTicket
 
 __all__ = [
     "RedactingConsole",
+    "format_usage",
     "literal",
     "print_report",
     "print_summary",
@@ -159,6 +161,30 @@ def print_summary(console: Console, summary: dict[str, Any]) -> None:
     for name, value in overall["criteria_means"].items():
         criteria.add_row(literal(name), _fmt(value))
     console.print(criteria)
+    if overall.get("agent_usage"):
+        console.print(format_usage(overall["agent_usage"], "all episodes"), markup=False)
+
+
+def format_usage(usage: Mapping[str, float], scope: str = "") -> str:
+    """One line of what an agent spent (its ``agent_usage``): an LLM agent's requests,
+    cache hits, tokens, latency and cost in words; any other key as ``name value``."""
+    parts = []
+    known = {f"llm_{key}" for key in ("requests", "cache_hits", "prompt_tokens",
+                                      "completion_tokens", "latency_seconds", "cost_usd")}
+    if "llm_requests" in usage:
+        parts.append(f"{usage['llm_requests']:.0f} request(s)")
+    if "llm_cache_hits" in usage:
+        parts.append(f"{usage['llm_cache_hits']:.0f} cache hit(s)")
+    if "llm_prompt_tokens" in usage or "llm_completion_tokens" in usage:
+        parts.append(f"{usage.get('llm_prompt_tokens', 0):.0f} prompt + "
+                     f"{usage.get('llm_completion_tokens', 0):.0f} completion tokens")
+    if "llm_latency_seconds" in usage:
+        parts.append(f"{usage['llm_latency_seconds']:.2f} s waiting for the model")
+    if "llm_cost_usd" in usage:
+        parts.append(f"cost ${usage['llm_cost_usd']:.4f}")
+    parts += [f"{name} {value:g}" for name, value in usage.items() if name not in known]
+    head = "LLM usage" if known & set(usage) else "agent usage"
+    return f"{head}{f' ({scope})' if scope else ''}: {', '.join(parts) or 'nothing reported'}"
 
 
 def sweep_progress(console: Console) -> Progress:

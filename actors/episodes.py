@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 
-from actors.agents.loading import PRIVILEGED_AGENTS, resolve_agent
+from actors.agents.loading import PRIVILEGED_AGENTS, AgentLoadError, resolve_agent
 from actors.world import StandardWorld
 from sim.episode import DEFAULT_CONFIG, EpisodeConfig, EpisodeResult, run_episode
 from sim.runner import EpisodeJob, build_agent, run_episodes
 from tasks.base import SupportTaskSpec
+
+if TYPE_CHECKING:
+    from actors.agents.llm import LLMConfig
 
 __all__ = ["make_job", "simulate", "simulate_many"]
 
@@ -27,15 +30,23 @@ def make_job(
     config: EpisodeConfig | None = None,
     agent_name: str | None = None,
     privileged: bool = False,
+    llm: LLMConfig | None = None,
 ) -> EpisodeJob:
     """An :class:`~sim.runner.EpisodeJob` for the standard world.
 
     ``agent`` is a name (see :func:`actors.agents.loading.resolve_agent`) or a factory;
     ``persona`` defaults to the task's own. ``privileged`` hands the agent a private
     copy of the whole task, gold included, in ``reset`` (for reference agents); the
-    built-in ``oracle`` is privileged by itself.
+    built-in ``oracle`` is privileged by itself. ``llm`` configures the agent named
+    ``"llm"`` (and only it): ``make_job(task, "llm", llm=LLMConfig(model="gpt-4o-mini"))``.
     """
-    factory = resolve_agent(agent) if isinstance(agent, str) else agent
+    if isinstance(agent, str):
+        factory = resolve_agent(agent, llm=llm)
+    elif llm is not None:
+        raise AgentLoadError("llm=LLMConfig(...) is given with an agent factory; allowed: "
+                             "it with the agent name 'llm' only")
+    else:
+        factory = agent
     name: str = agent_name or (
         agent if isinstance(agent, str) else str(getattr(agent, "__qualname__", "custom"))
     )
@@ -53,7 +64,8 @@ def _world(persona: str, faults: tuple[str, ...]) -> StandardWorld:
 
 async def simulate(task: SupportTaskSpec, agent: str | Callable[[], Any] = "oracle",
                    **options: Any) -> EpisodeResult:
-    """Run one episode in the current trio run (see :func:`make_job` for the options)."""
+    """Run one episode in the current trio run (see :func:`make_job` for the options,
+    ``llm=LLMConfig(...)`` with the agent ``"llm"`` among them)."""
     job = make_job(task, agent, **options)
     return await run_episode(job.task, build_agent(job.make_agent), world=job.world,
                              seed=job.seed, agent_name=job.agent_name, config=job.config,

@@ -4,11 +4,18 @@
 agent actor and the SLA monitor, lets a :class:`World` add the other actors
 (customer, teams), runs it, grades the trace and returns an :class:`EpisodeResult`.
 Nothing here knows which customer or team actors a world uses.
+
+An agent that counts what it spends (an LLM agent: requests, tokens, cost) reports it
+through an optional ``usage() -> dict[str, float]``, asked once at the episode's end
+(inline and thread agents only: a process agent's code never runs here). The report
+goes in the result (``agent_usage``), never in the trace, which stays deterministic.
 """
 
 from __future__ import annotations
 
 import hashlib
+import inspect
+import math
 import time
 from functools import partial
 from importlib import metadata
@@ -172,6 +179,9 @@ class EpisodeResult(BaseModel):
     invalid_operations: int
     privileged: bool = False
     error: str | None = None
+    #: What the agent's ``usage()`` reported at the end (an LLM agent: requests, tokens,
+    #: latency, cost); ``None`` without one, or when it failed (then ``error`` says why).
+    agent_usage: dict[str, float] | None = None
     wall_seconds: float
     agent_latency_mean: float
     agent_latency_max: float
@@ -414,6 +424,14 @@ async def run_episode(
         grader.void(failure)
     if failure is not None:
         state.termination_reason, state.error = "sim_error", failure
+    usage: dict[str, float] | None = None
+    row_error = state.error
+    if started_agent and episode.executor != "process":
+        usage, usage_error = await _agent_usage(episode.agent, episode.executor,
+                                                config.agent_timeout)
+        if usage_error is not None:  # reported in the row: usage is no part of the trace
+            row_error = (usage_error if row_error is None
+                         else f"{row_error}; also {usage_error}")
     # The header and the result line (with the full grade report) are made when the
     # trace is first read: a run that only wants scores never builds them.
     header = partial(
@@ -435,11 +453,44 @@ async def run_episode(
         persona=world.persona, faults=tuple(world.faults), score=score, breakdown=breakdown,
         termination_reason=state.termination_reason, steps=state.turns_taken,
         sim_minutes=state.ended_at // 60, sla_breached=sla_breached,
-        invalid_operations=len(grader.invalid_seqs), privileged=privileged, error=state.error,
-        wall_seconds=time.perf_counter() - started,
+        invalid_operations=len(grader.invalid_seqs), privileged=privileged, error=row_error,
+        agent_usage=usage, wall_seconds=time.perf_counter() - started,
         agent_latency_mean=sum(latencies) / len(latencies), agent_latency_max=max(latencies),
         trace=trace,
     )
+
+
+async def _agent_usage(agent: Any, executor: ResolvedExecutor, timeout: float
+                       ) -> tuple[dict[str, float] | None, str | None]:
+    """``(report, None)`` from the agent's ``usage()``, if it has one (else ``(None,
+    None)``), or ``(None, why)`` when it raised, took longer than ``timeout`` or returned
+    something other than a dict of name -> finite number. A sync ``usage()`` of a thread
+    agent runs in a thread too; an awaitable result is awaited. Never the episode's end:
+    usage is reporting, and the episode's outcome is decided by then."""
+    late = f"the agent's usage() took longer than {timeout:g} s"
+    try:
+        usage = getattr(agent, "usage", None)
+        if not callable(usage):
+            return None, None
+        with trio.fail_after(timeout):
+            if executor == "thread" and not inspect.iscoroutinefunction(usage):
+                # Its own limiter: an abandoned thread holds no token anyone else needs.
+                value = await trio.to_thread.run_sync(usage, abandon_on_cancel=True,
+                                                      limiter=trio.CapacityLimiter(1))
+            else:
+                value = usage()
+            if inspect.isawaitable(value):
+                value = await value
+    except trio.TooSlowError:
+        return None, late
+    except BaseException as error:  # agent code (a cancellation or a real Ctrl-C goes on)
+        return None, f"the agent's usage() raised {as_agent_failure(error)}"
+    if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, int | float) and not isinstance(v, bool)
+            and math.isfinite(v) for k, v in value.items()):
+        return None, (f"the agent's usage() returned a {type(value).__name__} that is not a "
+                      "dict of name -> finite number; allowed: a dict of str -> float")
+    return {k: float(v) for k, v in value.items()}, None
 
 
 #: Agent classes trusted with the grader's own task object in a privileged run.

@@ -9,6 +9,9 @@ totals are kept, so summarising a million-episode results file needs no more mem
 summarising ten. The totals are exact (integers in units of the smallest float), so a
 summary does not depend on the order of the rows: a sweep's results arrive in whatever
 order its episodes end, and the same sweep must give the same summary.
+
+Rows whose agent reported what it spent (``agent_usage``: an LLM agent's requests,
+tokens, latency, cost) have those figures summed, key by key, exactly as well.
 """
 
 from __future__ import annotations
@@ -36,11 +39,17 @@ def _exact(value: float) -> int:
     """``value`` * 2**1074, exactly (scores and criteria take few distinct values: cached)."""
     cached = _exact_cache.get(value)
     if cached is None:
-        numerator, denominator = float(value).as_integer_ratio()
-        cached = numerator << (_SCALE + 1 - denominator.bit_length())
+        cached = _exact_uncached(value)
         if len(_exact_cache) < _CACHE_LIMIT:
             _exact_cache[value] = cached
     return cached
+
+
+def _exact_uncached(value: float) -> int:
+    """``value`` * 2**1074, exactly; for values that rarely repeat (latencies, costs),
+    which would only fill the cache."""
+    numerator, denominator = float(value).as_integer_ratio()
+    return numerator << (_SCALE + 1 - denominator.bit_length())
 
 
 class _Mean:
@@ -112,6 +121,9 @@ class Summary(BaseModel):
     sla_breach_rate: float
     criteria_means: dict[str, float | None]
     terminations: dict[str, int]
+    #: Each ``agent_usage`` key summed over the rows that report it (sorted by key);
+    #: ``None`` when no row does.
+    agent_usage: dict[str, float] | None = None
 
 
 class _Group:
@@ -126,6 +138,8 @@ class _Group:
         self.terminations: Counter[str] = Counter()
         #: task -> [successes, trials], for pass^k.
         self.by_task: dict[str, list[int]] = {}
+        #: agent_usage key -> its exact sum.
+        self.usage: dict[str, int] = {}
 
     def add(self, task: str, score: int, ok: bool, breached: bool, reason: str,
             breakdown: Iterable[tuple[str, int | None]]) -> None:
@@ -143,6 +157,10 @@ class _Group:
             if value is not None:
                 totals.add(value)
 
+    def add_usage(self, usage: Iterable[tuple[str, int]]) -> None:
+        for name, value in usage:
+            self.usage[name] = self.usage.get(name, 0) + value
+
     def summary(self, threshold: float, ks: Sequence[int]) -> Summary:
         n = self.scores.count
         by_task = {task: (c, t) for task, (c, t) in self.by_task.items()}
@@ -156,6 +174,8 @@ class _Group:
             sla_breach_rate=self.breached / n if n else 0.0,
             criteria_means={name: totals.mean() for name, totals in self.criteria.items()},
             terminations=dict(sorted(self.terminations.items())),
+            agent_usage={name: self.usage[name] / _ONE for name in sorted(self.usage)}
+            if self.usage else None,
         )
 
 
@@ -178,7 +198,7 @@ class SummaryFold:
 
     def add(self, row: Mapping[str, Any]) -> None:
         """Count one row (``task_id``, ``score``, ``breakdown``, ``sla_breached``,
-        ``termination_reason``)."""
+        ``termination_reason``, and ``agent_usage`` if it has one)."""
         task = str(row["task_id"])
         score = float(row["score"])
         breakdown = [(name, None if value is None else _exact(value))
@@ -190,6 +210,11 @@ class SummaryFold:
         if group is None:
             group = self._per_task[task] = _Group()
         group.add(*facts)
+        usage = row.get("agent_usage")
+        if usage:
+            exact = [(str(name), _exact_uncached(value)) for name, value in usage.items()]
+            self._overall.add_usage(exact)
+            group.add_usage(exact)
 
     def result(self) -> dict[str, Any]:
         """Per-task (sorted by task id) and overall summaries, as JSON-ready data."""
@@ -209,7 +234,8 @@ def summarize(
     """Per-task and overall summaries of result rows (dicts as results files hold them).
 
     Rows need ``task_id``, ``score``, ``breakdown``, ``sla_breached`` and
-    ``termination_reason``; any iterable will do (it is read once). pass^k is reported
+    ``termination_reason`` (``agent_usage`` is summed where given); any iterable will do
+    (it is read once). pass^k is reported
     for each k in ``ks`` that some task has enough episodes for.
     """
     fold = SummaryFold(threshold=threshold, ks=ks)

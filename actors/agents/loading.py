@@ -1,11 +1,16 @@
-"""Naming agents: the built-ins by name, anyone else's as ``module.path:attribute``."""
+"""Naming agents: the built-ins by name, anyone else's as ``module.path:attribute``.
+
+One built-in needs a configuration as well as its name: ``llm``, the LLM agent, is
+resolved with an :class:`~actors.agents.llm.LLMConfig` (``resolve_agent("llm",
+llm=config)``); its package, and the ``openai`` package under it, load only then.
+"""
 
 from __future__ import annotations
 
 import difflib
 import importlib
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from actors.agents.heuristic import HeuristicAgent
 from actors.agents.oracle import OracleAgent
@@ -13,8 +18,12 @@ from actors.agents.random_agent import RandomAgent
 from sim.kernel.executors import describe_exception
 from sim.scripted import ScriptedAgent
 
+if TYPE_CHECKING:
+    from actors.agents.llm import LLMConfig
+
 __all__ = [
     "BUILTIN_AGENTS",
+    "CONFIGURED_AGENTS",
     "PRIVILEGED_AGENTS",
     "AgentLoadError",
     "did_you_mean",
@@ -29,6 +38,11 @@ BUILTIN_AGENTS: dict[str, Callable[[], Any]] = {
 }
 #: Built-in agents that read the gold: their runs are privileged by themselves.
 PRIVILEGED_AGENTS: frozenset[Callable[[], Any]] = frozenset({OracleAgent})
+#: Built-in agents that need a configuration besides their name (not in
+#: :data:`BUILTIN_AGENTS`, whose agents run as they are): ``llm`` needs an ``LLMConfig``.
+CONFIGURED_AGENTS: tuple[str, ...] = ("llm",)
+#: What ``allowed:`` lists for an agent name.
+_NAMES = f"{', '.join([*BUILTIN_AGENTS, *CONFIGURED_AGENTS])} or module.path:attribute"
 
 
 class AgentLoadError(ValueError):
@@ -45,19 +59,32 @@ def did_you_mean(name: str, known: Iterable[str]) -> str:
     return f"did you mean {close[0]!r}? " if close else ""
 
 
-def resolve_agent(name: str) -> Callable[[], Any]:
+def resolve_agent(name: str, *, llm: LLMConfig | None = None) -> Callable[[], Any]:
     """A zero-argument factory for the agent ``name``; call it once per episode.
 
-    ``name`` is a built-in (``oracle``, ``heuristic``, ``random``, ``scripted``) or
-    ``module.path:attribute`` naming a class or a zero-argument callable that returns
-    an object with ``act(observation)``.
+    ``name`` is a built-in (``oracle``, ``heuristic``, ``random``, ``scripted``; ``llm``
+    with its configuration ``llm``) or ``module.path:attribute`` naming a class or a
+    zero-argument callable that returns an object with ``act(observation)``. A
+    configuration for any other agent, or ``llm`` without one, is an
+    :class:`AgentLoadError`.
     """
+    if name == "llm":
+        if llm is None:
+            raise AgentLoadError("agent 'llm' needs --model NAME; allowed: --agent llm --model "
+                                 "NAME [--base-url URL], or llm=LLMConfig(model=NAME) in Python")
+        from actors.agents.llm import llm_agent  # openai's import cost only for LLM runs
+
+        return llm_agent(llm)
+    if llm is not None:
+        raise AgentLoadError(f"agent {name!r}: an LLM configuration (--model NAME) is given; "
+                             "allowed: it with --agent llm only")
     if name in BUILTIN_AGENTS:
         return BUILTIN_AGENTS[name]
-    allowed = f"allowed: {', '.join(BUILTIN_AGENTS)} or module.path:attribute"
+    allowed = f"allowed: {_NAMES}"
     module_name, sep, attribute = name.partition(":")
     if not sep or not module_name or not attribute:
-        raise AgentLoadError(f"agent {name!r} is unknown; {did_you_mean(name, BUILTIN_AGENTS)}"
+        known = [*BUILTIN_AGENTS, *CONFIGURED_AGENTS]
+        raise AgentLoadError(f"agent {name!r} is unknown; {did_you_mean(name, known)}"
                              f"{allowed}")
     try:
         module = importlib.import_module(module_name)

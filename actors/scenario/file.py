@@ -16,7 +16,14 @@ illustration (the values do not make one coherent scenario; see scenarios/*.toml
                                         # is privileged by itself)
 
     # The agent: EITHER a name ...
-    agent = "oracle"                    # oracle, heuristic, random or module.path:attribute
+    agent = "oracle"                    # oracle, heuristic, random, llm or module.path:attribute
+    [llm]                               # with agent = "llm" only: the LLMConfig's fields
+    model = "gpt-4o-mini"               # required here or as run_sim.py scenario --model
+    base_url = "http://127.0.0.1:8080/v1"  # optional: else $OPENAI_BASE_URL, else OpenAI
+    temperature = 0.0                   # optional, as are max_tokens, mode ("tools" or
+    mode = "json"                       # "json"), request_timeout, max_retries,
+    cache_dir = ".llm-cache"            # cache_dir (relative to this file), prices
+    prices = {gpt-4o-mini = [0.15, 0.6]}  # model -> USD per 1M prompt, completion tokens
 
     # ... OR a script: one [[turns]] table per turn, in order. Turn k of the episode
     # plays the k-th table's ``ops`` (operation tables keyed by "op", as in
@@ -53,6 +60,9 @@ typo fails early; a turn that is *meant* to send invalid operations (to test how
 are counted) says ``allow_invalid = true``. An operation table may also be written as a
 ``[[turns.ops]]`` section under its ``[[turns]]``: TOML reads both forms the same way.
 
+The command line's LLM options (``--model``, ``--base-url``, …) override the
+``[llm]`` table's keys (:func:`load_scenario`'s ``llm_options``).
+
 Every problem with a file is a :class:`ScenarioError` whose message is one line naming
 the file, the key and what is allowed (worded by :mod:`tasks.errors`, as a task file's).
 """
@@ -61,6 +71,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +88,13 @@ from pydantic import (
     model_validator,
 )
 
-from actors.agents.loading import BUILTIN_AGENTS, AgentLoadError, resolve_agent
+from actors.agents.llm import LLMConfig
+from actors.agents.loading import (
+    BUILTIN_AGENTS,
+    CONFIGURED_AGENTS,
+    AgentLoadError,
+    resolve_agent,
+)
 from actors.scenario.expect import FINAL_KEYS, Expectations, FileTable, FinalState, only_known
 from actors.teams import FAULTS
 from sim.operations import MAX_OPERATIONS_PER_TURN, parse_operation
@@ -115,6 +132,9 @@ class _ScenarioFile(FileTable):
     faults: tuple[StrictStr, ...] = ()
     agent_timeout: StrictFloat | None = Field(default=None, gt=0, allow_inf_nan=False)
     privileged: StrictBool = False
+    #: The ``llm`` agent's configuration, checked as an LLMConfig once merged with the
+    #: command line's options (which may give the model).
+    llm: dict[StrictStr, Any] | None = None
     expect: Expectations = Expectations()
 
     @field_validator("persona")
@@ -139,8 +159,12 @@ class _ScenarioFile(FileTable):
         if self.agent is None and self.turns is None:
             raise ValueError(
                 "agent, turns: neither is given; allowed: agent = NAME (oracle, heuristic, "
-                "random or module.path:attribute) or [[turns]] tables (a script)"
+                "random, llm or module.path:attribute) or [[turns]] tables (a script)"
             )
+        if self.llm is not None and self.agent != "llm":
+            given = f"agent is {self.agent!r}" if self.agent else "the agent is [[turns]]"
+            raise ValueError(f"llm: an [llm] table, but {given}; allowed: an [llm] table "
+                             'with agent = "llm" only')
         return self
 
 
@@ -163,6 +187,8 @@ class Scenario(BaseModel):
     agent_timeout: float | None
     #: The agent is handed the whole task (gold included) in ``reset``.
     privileged: bool = False
+    #: The ``llm`` agent's configuration (``agent == "llm"`` only).
+    llm: LLMConfig | None = None
     expect: Expectations
 
     @property
@@ -186,7 +212,10 @@ _WORDING = Wording(
             "expect": (Expectations, "an [expect] table"),
             "expect.final": (FinalState, "an [expect.final] table"),
             "turns[]": (Turn, "a [[turns]] table: ops = [operation tables], "
-                              "allow_invalid = true|false")},
+                              "allow_invalid = true|false"),
+            "llm": (LLMConfig, "an [llm] table of the LLMConfig's keys")},
+    # The [llm] table is checked as an LLMConfig of its own: its errors sit under llm.
+    placed={LLMConfig.__name__: "llm"},
     kind_of=_toml_kind,
 )
 
@@ -258,8 +287,30 @@ def _check_final(expect: Expectations, task: SupportTaskSpec, shown: str) -> Non
                                    f"catalog; allowed: {', '.join(allowed)}")
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and check a scenario file; :class:`ScenarioError` (one line) if it is unusable."""
+def _llm_config(file: _ScenarioFile, path: Path, shown: str,
+                options: Mapping[str, Any]) -> LLMConfig | None:
+    """The ``llm`` agent's configuration: the ``[llm]`` table, ``options`` (the command
+    line's) over it; ``None`` for any other agent."""
+    if file.agent != "llm":
+        return None
+    table = dict(file.llm or {})
+    if isinstance(table.get("cache_dir"), str):  # as tasks_dir: relative to this file
+        table["cache_dir"] = str(path.parent / table["cache_dir"])
+    merged = {**table, **options}
+    if "model" not in merged:
+        raise _fail(shown, "llm.model: missing; allowed: model = NAME in an [llm] table, or "
+                           "the command line's --model NAME")
+    try:
+        return LLMConfig.model_validate(merged)
+    except ValidationError as error:
+        raise _fail(shown, format_validation_error(error, _WORDING)) from None
+
+
+def load_scenario(path: str | Path, llm_options: Mapping[str, Any] | None = None) -> Scenario:
+    """Read and check a scenario file; :class:`ScenarioError` (one line) if it is unusable.
+
+    ``llm_options`` (LLMConfig keys: the command line's ``--model``, ``--base-url``, …)
+    override the ``[llm]`` table of a scenario whose agent is ``llm``."""
     path = Path(path)
     shown = display_path(path)
     data = _read_toml(path, shown)
@@ -275,13 +326,17 @@ def load_scenario(path: str | Path) -> Scenario:
         raise _fail(shown, f"{key}: {error}") from None
     if file.agent is not None:
         if file.agent == "scripted":
-            names = ", ".join(n for n in BUILTIN_AGENTS if n != "scripted")
+            names = ", ".join(n for n in (*BUILTIN_AGENTS, *CONFIGURED_AGENTS)
+                              if n != "scripted")
             raise _fail(shown, f"agent: 'scripted' plays [[turns]] tables; allowed: {names}, "
                                "module.path:attribute, or [[turns]] instead of agent")
+        llm = _llm_config(file, path, shown, llm_options or {})
         try:
-            resolve_agent(file.agent)
+            resolve_agent(file.agent, llm=llm)
         except AgentLoadError as error:
             raise _fail(shown, f"agent: {error}") from None
+    else:
+        llm = None
     _check_turns(file, task, shown)
     _check_final(file.expect, task, shown)
     return Scenario(
@@ -289,5 +344,6 @@ def load_scenario(path: str | Path) -> Scenario:
         seed=file.seed, agent=file.agent,
         turns=None if file.turns is None else tuple(turn.ops for turn in file.turns),
         persona=file.persona or task.default_persona, faults=file.faults,
-        agent_timeout=file.agent_timeout, privileged=file.privileged, expect=file.expect,
+        agent_timeout=file.agent_timeout, privileged=file.privileged, llm=llm,
+        expect=file.expect,
     )

@@ -32,7 +32,7 @@ async def run_scenario(scenario: Scenario) -> ScenarioOutcome:
     result = await simulate(
         scenario.task, _agent(scenario), seed=scenario.seed, persona=scenario.persona,
         faults=scenario.faults, config=config, agent_name=scenario.agent_name,
-        privileged=scenario.privileged,
+        privileged=scenario.privileged, llm=scenario.llm,
     )
     checks = check_expectations(scenario.expect, scenario.task, result)
     return ScenarioOutcome(scenario=scenario, result=result, checks=tuple(checks))

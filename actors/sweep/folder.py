@@ -125,6 +125,10 @@ def _check_recorded_plan(plan: SweepPlan, out: Path) -> bool:
             changed = sorted(t for t, h in current[key].items() if hashes.get(t) != h)
             what = (f"task(s) {', '.join(changed)} changed since" if changed
                     else "its tasks differ")
+        elif key == "llm" and isinstance(recorded.get(key), dict) and current[key]:
+            was = recorded[key]  # the setting that differs, not two whole tables
+            sub = next(k for k in current[key] if was.get(k) != current[key][k])
+            what = f"llm {sub} was {was.get(sub)!r}, now {current[key][sub]!r}"
         else:
             what = f"{key} was {recorded.get(key)!r}, now {current[key]!r}"
         raise SweepError(f"{out}: the sweep there ran a different plan ({what}); {_ALLOWED}")

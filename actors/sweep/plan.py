@@ -2,15 +2,17 @@
 
 Episode ``i`` of a plan is found by arithmetic over tasks × personas × seeds, in that
 order, and a row's episode the same way back (:class:`PlanIndex`), so a plan of a
-million episodes is never held as a list. :func:`episode_rows` is the one pass over a
-results file that both the resume scan and the summary make: each episode's first
-row, rows of other plans left out.
+million episodes is never held as a list. A plan of the ``llm`` agent carries its
+:class:`~actors.agents.llm.LLMConfig`, whose bound on requests in flight is the whole
+sweep's (:meth:`SweepPlan.split` shares it out between the worker processes).
+:func:`episode_rows` is the one pass over a results file that both the resume scan and
+the summary make: each episode's first row, rows of other plans left out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -19,6 +21,9 @@ from actors.world import StandardWorld
 from sim.kernel.executors import Executor
 from sim.results import ReadCounts
 from tasks.registry import discover_families
+
+if TYPE_CHECKING:
+    from actors.agents.llm import LLMConfig
 
 __all__ = ["EpisodeBits", "PlanIndex", "SweepError", "SweepPlan", "episode_rows"]
 
@@ -47,6 +52,9 @@ class SweepPlan:
     agent_executor: Executor = "auto"
     #: Hand the agent the whole task (gold included) in ``reset``; see ``make_job``.
     privileged: bool = False
+    #: The ``llm`` agent's configuration (with ``agent="llm"`` only). Its
+    #: ``max_requests_in_flight`` bounds the whole sweep, every worker together.
+    llm: LLMConfig | None = None
 
     def episodes(self) -> list[tuple[str, str, int]]:
         """(task, persona, seed) of every episode, in a fixed order."""
@@ -80,14 +88,45 @@ class SweepPlan:
                 StandardWorld(persona, self.faults)  # the world's own check of its names
             except ValueError as error:
                 raise SweepError(str(error)) from None
-        resolve_agent(self.agent)
+        if self.llm is not None and self.llm.max_requests_in_flight < 1:
+            raise SweepError(f"--max-requests-in-flight {self.llm.max_requests_in_flight}: "
+                             "allowed: a whole number >= 1")
+        resolve_agent(self.agent, llm=self.llm)
+
+    def split(self, workers: int) -> tuple[SweepPlan, int]:
+        """The plan each worker process runs, and how many workers to start (at most
+        ``workers``). An LLM agent's bound on requests in flight is the whole sweep's:
+        each worker gets ``bound // workers`` of it, and there are no more workers than
+        the bound, so the requests in flight never exceed it together."""
+        if self.llm is None:
+            return self, workers
+        bound = self.llm.max_requests_in_flight
+        workers = max(1, min(workers, bound))
+        share = self.llm.model_copy(update={"max_requests_in_flight": max(1, bound // workers)})
+        return attrs.evolve(self, llm=share), workers
 
     def describe(self) -> dict[str, Any]:
         """The plan as JSON-ready data: what ``plan.json`` and the summary record."""
-        return {"tasks": list(self.tasks), "agent": self.agent, "seeds": self.seeds,
-                "personas": list(self.personas),
-                "faults": list(StandardWorld("cooperative", self.faults).faults),
-                "privileged": self.privileged}
+        described = {"tasks": list(self.tasks), "agent": self.agent, "seeds": self.seeds,
+                     "personas": list(self.personas),
+                     "faults": list(StandardWorld("cooperative", self.faults).faults),
+                     "privileged": self.privileged}
+        if self.llm is not None:
+            described["llm"] = self._llm_identity(self.llm)
+        return described
+
+    @staticmethod
+    def _llm_identity(config: LLMConfig) -> dict[str, Any]:
+        """What of an LLM configuration changes the episodes' answers: the model, where it
+        is served, how it is asked, and the prices that cost them; not where the cache
+        is, the timeout or the bound on requests in flight, which change no answer."""
+        data = config.model_dump(mode="json")
+        identity = {key: data[key] for key in ("model", "base_url", "mode", "temperature",
+                                               "max_tokens", "prices", "extra_body")}
+        # Unset, the server is $OPENAI_BASE_URL's (or OpenAI's): a resume must find the
+        # same one.
+        identity["base_url"] = config.server_url()
+        return identity
 
     def identity(self) -> dict[str, Any]:
         """What a resumed sweep must share with the one it finishes: the plan, its
@@ -102,7 +141,7 @@ class SweepPlan:
     def row_privileged(self) -> bool:
         """Whether this plan's result rows say ``privileged`` (a built-in agent that reads
         the gold is privileged by itself)."""
-        return self.privileged or resolve_agent(self.agent) in PRIVILEGED_AGENTS
+        return self.privileged or resolve_agent(self.agent, llm=self.llm) in PRIVILEGED_AGENTS
 
 
 class PlanIndex:

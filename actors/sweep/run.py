@@ -90,6 +90,8 @@ def run_sweep(
     ``concurrency`` at once per worker process, over ``workers`` processes; append their
     rows to ``results.jsonl`` and write ``summary.json``.
 
+    An ``llm`` plan's ``max_requests_in_flight`` bounds the whole sweep: each worker
+    gets ``bound // workers`` of it, and no more than ``bound`` workers start.
     ``on_row`` sees each row as it is written (for a progress bar). ``durable`` fsyncs
     the results file after every row (else every half second and at the end). A plan or
     folder that cannot be used raises :class:`SweepError` (or the task's or agent's
@@ -120,7 +122,9 @@ def run_sweep(
                 if on_row is not None:
                     on_row(row)
 
-            pool = WorkerPool(plan, concurrency, workers, tdir, emit, writer.sync_if_due)
+            shard_plan, workers = plan.split(workers)  # an LLM's bound shared out
+            pool = WorkerPool(shard_plan, concurrency, workers, tdir, emit,
+                              writer.sync_if_due)
             try:
                 with _sigterm_as_interrupt():
                     if todo:

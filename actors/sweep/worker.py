@@ -26,6 +26,7 @@ from typing import Any
 import attrs
 import trio
 
+from actors.agents.loading import resolve_agent
 from actors.episodes import make_job
 from actors.sweep.plan import SweepPlan
 from sim.episode import EpisodeConfig, EpisodeResult
@@ -60,11 +61,15 @@ def _run_shard(plan: SweepPlan, indices: Sequence[int], concurrency: int,
                trace_dir: str | None, send: Callable[[Any], None]) -> None:
     families = discover_families(plan.tasks_dirs)
     config = EpisodeConfig(agent_timeout=plan.agent_timeout, agent_executor=plan.agent_executor)
+    # Once per shard: the LLM agent's factory (its client, its bound) is built here,
+    # in the worker, from the plan's configuration.
+    factory = resolve_agent(plan.agent, llm=plan.llm)
     jobs = []
     for index in indices:
         task, persona, seed = plan.episode(index)
-        job = make_job(families[task].variant(seed), plan.agent, seed=seed, persona=persona,
-                       faults=plan.faults, config=config, privileged=plan.privileged)
+        job = make_job(families[task].variant(seed), factory, seed=seed, persona=persona,
+                       faults=plan.faults, config=config, privileged=plan.privileged,
+                       agent_name=plan.agent)
         jobs.append(attrs.evolve(job, make_agent=_Announced(job.make_agent, index, send)))
 
     def on_result(position: int, result: EpisodeResult) -> None:
