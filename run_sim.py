@@ -25,6 +25,7 @@ from rich.console import Console
 from actors import FAULTS, commands
 from actors.agents.loading import did_you_mean
 from actors.console import RedactingConsole
+from actors.episodes import default_agent_timeout
 from actors.sweep import SweepPlan
 from sim.kernel.executors import Executor
 from sim.runner import tuned_collector
@@ -40,7 +41,8 @@ AGENT_HELP = ("oracle, heuristic, random, scripted, llm (with --model), or "
               "module.path:attribute (a class or factory, importable from the current folder "
               "or the Python path)")
 FAULT_HELP = "a team fault to inject; repeat the option for several"
-TIMEOUT_HELP = "seconds a decision or reset may take before the episode ends as agent_timeout"
+TIMEOUT_HELP = ("seconds a decision or reset may take before the episode ends as agent_timeout "
+                "(default 60; 3600 for --agent llm, whose requests have their own timeout)")
 EXECUTOR_HELP = ("how decisions run: auto (inline for async and built-in agents, a thread for "
                  "other sync ones), inline, thread, or process (stops CPU-bound and untrusted "
                  "agents; see README)")
@@ -201,7 +203,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="the customer's persona (by default the task's own, mostly "
                           "cooperative)")
     run.add_argument("--fault", action="append", choices=FAULTS, default=[], help=FAULT_HELP)
-    run.add_argument("--agent-timeout", type=_positive(float, "seconds"), default=60.0,
+    run.add_argument("--agent-timeout", type=_positive(float, "seconds"), default=None,
                      help=TIMEOUT_HELP)
     run.add_argument("--agent-executor", choices=EXECUTORS, default="auto", help=EXECUTOR_HELP)
     run.add_argument("--privileged", action="store_true", help=PRIVILEGED_HELP)
@@ -239,7 +241,7 @@ def _parser() -> argparse.ArgumentParser:
                             "flushed either way, which survives a killed process)")
     sweep.add_argument("--trace-dir", default=None,
                        help="also write each episode's trace to this folder")
-    sweep.add_argument("--agent-timeout", type=_positive(float, "seconds"), default=60.0,
+    sweep.add_argument("--agent-timeout", type=_positive(float, "seconds"), default=None,
                        help=TIMEOUT_HELP)
     sweep.add_argument("--agent-executor", choices=EXECUTORS, default="auto",
                        help=EXECUTOR_HELP)
@@ -295,11 +297,12 @@ def _sweep_plan(args: argparse.Namespace) -> SweepPlan:
         tasks = _choices_list(list(discover_families(args.tasks_dir)), "tasks")(args.tasks)
     except argparse.ArgumentTypeError as error:
         raise commands.InputError(str(error)) from None
+    llm = commands.llm_config(args.agent, _llm_options(args), args.llm_prices)
     return SweepPlan(tasks=tuple(tasks), agent=args.agent, seeds=args.seeds,
                      personas=tuple(args.personas), faults=tuple(args.fault),
-                     tasks_dirs=tuple(args.tasks_dir), agent_timeout=args.agent_timeout,
-                     agent_executor=args.agent_executor, privileged=args.privileged,
-                     llm=commands.llm_config(args.agent, _llm_options(args), args.llm_prices))
+                     tasks_dirs=tuple(args.tasks_dir),
+                     agent_timeout=args.agent_timeout or default_agent_timeout(llm),
+                     agent_executor=args.agent_executor, privileged=args.privileged, llm=llm)
 
 
 def _run(a: argparse.Namespace, console: Console) -> int:

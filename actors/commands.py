@@ -38,7 +38,7 @@ from actors.console import (
     print_transcript,
     sweep_progress,
 )
-from actors.episodes import simulate
+from actors.episodes import default_agent_timeout, simulate
 from actors.scenario import ScenarioError, format_outcome, load_scenario, run_scenario_sync
 from actors.sweep import SweepError, SweepPlan, check_out_dir, run_sweep
 from sim.episode import EpisodeConfig
@@ -204,7 +204,7 @@ def _stored_task(trace_path: str, trace: Trace, tasks_dirs: Sequence[str],
 
 
 def run_command(console: Console, *, task_id: str, agent: str, seed: int,
-                persona: str | None, faults: Sequence[str], agent_timeout: float,
+                persona: str | None, faults: Sequence[str], agent_timeout: float | None,
                 agent_executor: Executor, privileged: bool, tasks_dirs: Sequence[str],
                 trace: str | None, as_json: bool, llm: LLMConfig | None = None) -> int:
     """One episode: its transcript and grade report, or (``as_json``) its results row.
@@ -214,7 +214,8 @@ def run_command(console: Console, *, task_id: str, agent: str, seed: int,
         _writable(trace, "--trace")
     if llm is not None:
         _check_servers([llm])
-    config = EpisodeConfig(agent_timeout=agent_timeout, agent_executor=agent_executor)
+    config = EpisodeConfig(agent_timeout=agent_timeout or default_agent_timeout(llm),
+                           agent_executor=agent_executor)
     result = trio.run(lambda: simulate(task, agent, seed=seed, persona=persona, faults=faults,
                                        config=config, privileged=privileged, llm=llm))
     if trace:

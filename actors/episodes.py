@@ -17,7 +17,27 @@ from tasks.base import SupportTaskSpec
 if TYPE_CHECKING:
     from actors.agents.llm import LLMConfig
 
-__all__ = ["make_job", "simulate", "simulate_many"]
+__all__ = [
+    "DEFAULT_AGENT_TIMEOUT",
+    "LLM_AGENT_TIMEOUT",
+    "default_agent_timeout",
+    "make_job",
+    "simulate",
+    "simulate_many",
+]
+
+#: Real seconds a decision (or reset) may take before its episode ends as agent_timeout.
+DEFAULT_AGENT_TIMEOUT = 60.0
+#: The same for the LLM agent. Its requests have their own timeout and retries, and a
+#: decision may first wait for a request slot behind other episodes (the in-flight
+#: bound), so the episode's limit is there only to catch a hang.
+LLM_AGENT_TIMEOUT = 3600.0
+_LLM_CONFIG = EpisodeConfig(agent_timeout=LLM_AGENT_TIMEOUT)
+
+
+def default_agent_timeout(llm: LLMConfig | None) -> float:
+    """The agent timeout when none is given: :data:`LLM_AGENT_TIMEOUT` for the LLM agent."""
+    return DEFAULT_AGENT_TIMEOUT if llm is None else LLM_AGENT_TIMEOUT
 
 
 def make_job(
@@ -52,7 +72,8 @@ def make_job(
     )
     world = _world(persona or task.default_persona, tuple(faults))
     return EpisodeJob(task=task, make_agent=factory, world=world, seed=seed,
-                      agent_name=name, config=config or DEFAULT_CONFIG,
+                      agent_name=name,
+                      config=config or (DEFAULT_CONFIG if llm is None else _LLM_CONFIG),
                       privileged=privileged or factory in PRIVILEGED_AGENTS)
 
 

@@ -122,7 +122,8 @@ def test_every_option_has_help_and_help_shows_defaults() -> None:
                 assert f"default: {value}" in shown or f"default {value}" in shown, (
                     name, action.option_strings, shown)
     run_help = _subparsers(run_sim._parser())["run"].format_help()
-    for default in ("(default: heuristic)", "(default: api_incident_hard)", "(default: 60.0)",
+    for default in ("(default: heuristic)", "(default: api_incident_hard)",
+                    "(default 60; 3600 for --agent llm",
                     "(default: auto)", "(default: 0)"):
         assert default in " ".join(run_help.split()), default
 

@@ -477,3 +477,17 @@ def test_the_summary_sums_usage_exactly_whatever_the_order_of_the_rows() -> None
         r["agent_usage"]["llm_cost_usd"] for r in rows if r["agent_usage"])
     assert summaries[0]["per_task"]["bare"]["agent_usage"] is None
     assert summarize([{**rows[0], "agent_usage": None}])["overall"]["agent_usage"] is None
+
+
+def test_the_llm_agent_gets_a_longer_decision_limit_unless_one_is_given() -> None:
+    # Its requests have their own timeout and retries, and a decision may queue for a
+    # request slot: 60 s would end busy sweeps as agent_timeout.
+    from actors.agents.llm import LLMConfig
+    from actors.episodes import DEFAULT_AGENT_TIMEOUT, LLM_AGENT_TIMEOUT, make_job
+    from tasks import get_task
+
+    task = get_task("api_incident_hard")
+    assert make_job(task, "llm", llm=LLMConfig(model="m")).config.agent_timeout == (
+        LLM_AGENT_TIMEOUT)
+    assert make_job(task, "heuristic").config.agent_timeout == DEFAULT_AGENT_TIMEOUT
+    assert LLM_AGENT_TIMEOUT > LLMConfig(model="m").worst_case_decision_seconds()

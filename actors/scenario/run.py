@@ -7,7 +7,7 @@ from typing import Any
 
 import trio
 
-from actors.episodes import simulate
+from actors.episodes import default_agent_timeout, simulate
 from actors.scenario.expect import check_expectations
 from actors.scenario.file import Scenario
 from actors.scenario.outcome import ScenarioOutcome
@@ -27,8 +27,8 @@ def _agent(scenario: Scenario) -> str | Callable[[], Any]:
 
 async def run_scenario(scenario: Scenario) -> ScenarioOutcome:
     """Play ``scenario`` in the current trio run and check its expectations."""
-    config = (EpisodeConfig() if scenario.agent_timeout is None
-              else EpisodeConfig(agent_timeout=scenario.agent_timeout))
+    config = EpisodeConfig(
+        agent_timeout=scenario.agent_timeout or default_agent_timeout(scenario.llm))
     result = await simulate(
         scenario.task, _agent(scenario), seed=scenario.seed, persona=scenario.persona,
         faults=scenario.faults, config=config, agent_name=scenario.agent_name,
