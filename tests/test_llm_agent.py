@@ -505,3 +505,26 @@ def test_every_tool_accepts_what_its_operation_accepts() -> None:
         assert set(example) <= set(function["parameters"]["properties"])
         operation, problem, _ = parse_operation({"op": function["name"], **example})
         assert problem is None and operation is not None
+
+
+def test_json_mode_caps_free_text_so_a_looping_model_still_ends_its_json() -> None:
+    # Measured on Gemma 3 270M under llama.cpp: without a cap it looped inside one string
+    # until max_tokens and every operation of every turn was lost.
+    from actors.agents.llm.answers import json_entries
+    from actors.agents.llm.tools import JSON_MODE_TEXT_CHARS, json_mode_schema
+
+    variants = json_mode_schema()["properties"]["ops"]["items"]["anyOf"]
+    capped = {(v["properties"]["op"]["const"], name) for v in variants
+              for name, prop in v["properties"].items() if "maxLength" in prop}
+    assert capped == {("reply", "message"), ("note", "text"), ("escalate", "summary"),
+                      ("search_kb", "query")}
+    assert all(v["properties"][name]["maxLength"] == JSON_MODE_TEXT_CHARS
+               for v in variants for op, name in capped
+               if v["properties"]["op"]["const"] == op)
+    assert all("maxLength" not in json.dumps(tool) for tool in operation_tools())
+    # A raw newline inside a string (the grammar lets it through) still reads.
+    answer = ChatAnswer(content='{"ops": [{"op": "note", "text": "line one\nline two"}]}')
+    [entry] = json_entries(answer)
+    assert entry.problem is None
+    assert parse_operation(entry.operation)[1] is None
+    assert entry.operation["text"] == "line one\nline two"

@@ -101,7 +101,8 @@ def tool_entries(answer: ChatAnswer) -> list[Entry]:
     for call in answer.tool_calls:
         raw = call.arguments.strip() or "{}"  # some servers send "" for no arguments
         try:
-            arguments = json.loads(raw)
+            # strict=False: raw newlines inside strings (a grammar may let them through)
+            arguments = json.loads(raw, strict=False)
         except json.JSONDecodeError as error:
             entries.append(Entry({"op": call.name, "invalid_arguments": _cut(call.arguments)},
                                  call.id, f"the arguments are not valid JSON "
@@ -131,7 +132,7 @@ def json_entries(answer: ChatAnswer) -> list[Entry]:
     if fenced:  # a model that wraps its JSON in a Markdown code block
         text = fenced.group(1).strip()
     try:
-        data = json.loads(text)
+        data = json.loads(text, strict=False)
     except json.JSONDecodeError as error:
         return [Entry({"op": None, "invalid_json": _cut(answer.content or "")},
                       problem=f'your answer is not valid JSON ({_json_error(error)}); answer '

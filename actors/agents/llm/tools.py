@@ -42,6 +42,12 @@ OPERATION_MODELS: tuple[type[BaseModel], ...] = (
 #: ``maxLength: 1000`` into a grammar of a thousand nested rules, which it fails to parse
 #: (and its server dies); the prompt states the limits and the simulator enforces them.
 _DROPPED_KEYS = frozenset({"title", "default", "maxLength", "minLength"})
+#: In JSON mode the free-text fields get a short cap of their own instead: a small model
+#: decoding under a grammar may loop inside one string until ``max_tokens`` and leave
+#: the JSON unfinished (every operation of the turn lost); a cap ends the string and the
+#: JSON stays whole. llama.cpp parses caps up to about 1,000 (2,000 crashes its server).
+JSON_MODE_TEXT_CHARS = 500
+_FREE_TEXT = frozenset({"message", "text", "summary", "query"})
 
 
 def _clean(node: Any) -> Any:
@@ -115,6 +121,9 @@ def json_mode_schema() -> dict[str, Any]:
     for model in OPERATION_MODELS:
         variant = _parameters(model, keep_op=True)
         variant["description"] = _description(model)
+        for name in _FREE_TEXT & variant["properties"].keys():
+            variant["properties"][name] = {**variant["properties"][name],
+                                           "maxLength": JSON_MODE_TEXT_CHARS}
         variants.append(variant)
     return {
         "type": "object",
