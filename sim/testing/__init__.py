@@ -61,15 +61,8 @@ limits, unknown operations, values outside the catalog, wrong types, turns with 
 
 **Gaming policies** are strategies too, each a list of turns built from the task alone,
 for :func:`replay` against your own task (the suite plays them, so ``check-task`` does):
-
-- :func:`quitter_turns`: anything at turn 1, then ``finish`` or a resolved/closed status;
-- :func:`escalation_spray_turns`: an escalation to every queue of the catalog;
-- :func:`empty_relay_turns`: the team's update "relayed" as "." or without its facts;
-- :func:`leaker_turns`: marker replies carrying internal ids (:func:`internal_terms`);
-- :func:`filler_turns`: turns filled to 8 operations of 1,000-character filler;
-- :func:`stuffed_turns`: replies made of the text the agent is shown (:func:`brief_texts`,
-  plus messages it received), cut to the limit or split over replies;
-- :func:`gaming_turns`: any of them.
+quitters, escalation sprays, empty relays, leakers, filler and stuffed replies, and
+:func:`gaming_turns` for any of them; :mod:`sim.testing.adversaries` describes each.
 
 For example, a stuffer must earn no reply markers on your task::
 
