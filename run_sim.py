@@ -1,7 +1,7 @@
 """The command line: ``python run_sim.py`` runs the seed task with the heuristic agent.
 
-Subcommands: run, scenario, sweep, grade, show, tasks, check-task, schema (``--help`` on
-each).
+Subcommands: run, scenario, sweep, serve, grade, show, tasks, check-task, schema
+(``--help`` on each).
 This module parses arguments, sets up the process (the current folder on the import
 path, the garbage collector tuned while episodes run, stray agent threads left behind
 at exit) and calls :mod:`actors.commands`, where every command's work lives. Exit
@@ -251,6 +251,21 @@ def _parser() -> argparse.ArgumentParser:
                        help="print summary.json to stdout, alone (progress goes to stderr)")
     _add_llm_options(sweep, "sweep")
 
+    serve_cmd = sub.add_parser("serve", help="serve episodes over the OpenEnv protocol "
+                                             "(HTTP and WebSocket; the openenv extra)")
+    serve_cmd.add_argument("--host", default="127.0.0.1",
+                           help="the address to listen on (0.0.0.0 exposes it to the network)")
+    serve_cmd.add_argument("--port", type=_whole, default=8000,
+                           help="the port to listen on; 0 picks a free one")
+    serve_cmd.add_argument("--task", default=SEED_TASK,
+                           help="the task a reset without one plays")
+    serve_cmd.add_argument("--tasks-dir", action="append", default=[], help=TASKS_DIR_HELP)
+    serve_cmd.add_argument("--trace-dir", default=None,
+                           help="write each finished episode's trace to this folder, as "
+                                "EPISODE_ID.jsonl")
+    serve_cmd.add_argument("--max-sessions", type=_positive(int, "sessions"), default=256,
+                           help="WebSocket sessions (episodes) open at once, at most")
+
     grade_cmd = sub.add_parser("grade", help="re-grade a stored trace")
     grade_cmd.add_argument("trace", help=TRACE_HELP)
     grade_cmd.add_argument("--tasks-dir", action="append", default=[], help=TASKS_DIR_HELP)
@@ -324,6 +339,14 @@ def _sweep(a: argparse.Namespace, console: Console) -> int:
         resume=a.resume, durable=a.durable, trace_dir=a.trace_dir, as_json=a.json)
 
 
+def _serve(a: argparse.Namespace, console: Console) -> int:
+    if a.port > 65535:
+        raise commands.InputError(f"--port {a.port}: allowed: 0 to 65535")
+    return commands.serve_command(console, host=a.host, port=a.port, task_id=a.task,
+                                  tasks_dirs=a.tasks_dir, trace_dir=a.trace_dir,
+                                  max_sessions=a.max_sessions)
+
+
 def _grade(a: argparse.Namespace, console: Console) -> int:
     return commands.grade_command(console, a.trace, tasks_dirs=a.tasks_dir,
                                   task_file=a.task_file, as_json=a.json)
@@ -350,7 +373,7 @@ def _schema(a: argparse.Namespace, console: Console) -> int:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Console], int]] = {
     "run": _run, "scenario": _scenario, "sweep": _sweep, "grade": _grade, "show": _show,
-    "tasks": _tasks, "check-task": _check_task, "schema": _schema,
+    "tasks": _tasks, "check-task": _check_task, "schema": _schema, "serve": _serve,
 }
 #: The commands that run episodes in this process: the entry point tunes the garbage
 #: collector around them. (A sweep's worker processes tune their own.)

@@ -61,6 +61,7 @@ __all__ = [
     "run_command",
     "scenario_command",
     "schema_command",
+    "serve_command",
     "show_command",
     "sweep_command",
     "tasks_command",
@@ -300,6 +301,36 @@ def sweep_command(console: Console, plan: SweepPlan, *, out: str, concurrency: i
                       "--resume runs the rest", markup=False)
         return 128 + outcome.stop_signal  # 130 for Ctrl-C, 143 for SIGTERM
     return 1 if outcome.lost else 0
+
+
+def serve_command(console: Console, *, host: str, port: int, task_id: str,
+                  tasks_dirs: Sequence[str], trace_dir: str | None, max_sessions: int) -> int:
+    """The OpenEnv server (the ``openenv`` extra) until Ctrl-C or SIGTERM; its URL is
+    printed once it accepts connections."""
+    try:
+        from actors.openenv_env import serve
+    except ImportError as error:
+        raise InputError(f"serve needs the openenv extra ({error}); allowed: after "
+                         "pip install -e \".[openenv]\"") from None
+    _task(task_id, tasks_dirs, 0)
+    if trace_dir is not None:
+        Path(trace_dir).mkdir(parents=True, exist_ok=True)
+        _writable(str(Path(trace_dir) / ".probe"), "--trace-dir")
+
+    def ready(url: str) -> None:
+        console.print(f"serving {task_id} over OpenEnv on {url} (WebSocket sessions at "
+                      f"{url.replace('http', 'ws', 1)}/ws); Ctrl-C stops", markup=False)
+        sys.stdout.flush()
+
+    try:
+        serve(host=host, port=port, task=task_id, tasks_dirs=tasks_dirs,
+              trace_dir=trace_dir, max_sessions=max_sessions, on_ready=ready)
+    except OSError as error:
+        if error.filename is not None:
+            raise
+        raise InputError(f"cannot listen on {host}:{port}: {error.strerror or error}; "
+                         "allowed: a local address and a free port (0 picks one)") from None
+    return 0
 
 
 def grade_command(console: Console, trace_path: str, *, tasks_dirs: Sequence[str],

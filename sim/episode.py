@@ -17,6 +17,7 @@ import hashlib
 import inspect
 import math
 import time
+from collections.abc import Callable
 from functools import partial
 from importlib import metadata
 from typing import Any, Protocol, TypeVar
@@ -200,7 +201,7 @@ class _Episode:
     """
 
     __slots__ = ("agent", "config", "events", "executor", "fold", "fold_operation", "observe",
-                 "state")
+                 "rewards", "state")
 
     def __init__(self, agent: Any, state: EpisodeState, config: EpisodeConfig,
                  grader: GradeAccumulator) -> None:
@@ -214,6 +215,8 @@ class _Episode:
         self.events = EventLog()
         self.fold = grader.fold
         self.fold_operation = grader.fold_operation
+        #: Set by ``run_episode`` when its caller wants each turn's reward as it is known.
+        self.rewards: _RewardTap | None = None
 
     def record(self, now: int, actor: str, kind: str,
                payload: dict[str, Any] | DeferredPayload) -> None:
@@ -299,6 +302,8 @@ class _Episode:
             inbox.extend(m for m in arrived if isinstance(m, Inbound))
             observation = observe(ctx.now, turn, inbox, results, kb)
             inbox = []
+            if self.rewards is not None and turn > 1:
+                self.rewards.turn_ended()  # before this turn's event, as step_rewards counts
             self.fold(ctx.now, self.events.append_turn(ctx.now, turn), AGENT, "turn",
                       {"turn": turn})
             state.turns_taken = turn
@@ -335,6 +340,27 @@ class _Episode:
         ctx.stop()
 
 
+class _RewardTap:
+    """Hands a caller each turn's step reward as soon as it is known: the reward of turn k
+    when turn k+1 begins, the last one when the episode ends. The same numbers as
+    :func:`sim.grading.step_rewards` of the finished trace, and they sum to the score."""
+
+    __slots__ = ("emit", "grader", "previous")
+
+    def __init__(self, grader: GradeAccumulator, emit: Callable[[float], None]) -> None:
+        self.grader = grader
+        self.emit = emit
+        self.previous = 0.0
+
+    def turn_ended(self) -> None:
+        score = self.grader.summary()[0]
+        self.emit(score - self.previous)
+        self.previous = score
+
+    def episode_ended(self, score: float) -> None:
+        self.emit(score - self.previous)
+
+
 async def run_episode(
     task: SupportTaskSpec,
     agent: Any,
@@ -345,6 +371,7 @@ async def run_episode(
     config: EpisodeConfig | None = None,
     pool: TaskPool | None = None,
     privileged: bool = False,
+    on_reward: Callable[[float], None] | None = None,
 ) -> EpisodeResult:
     """Run one episode to its end and grade it. Never raises for the agent's faults, nor
     for the world's or the grader's: the agent's end the episode as ``agent_error`` or
@@ -358,6 +385,11 @@ async def run_episode(
 
     ``pool`` lends the actors their tasks (see :mod:`sim.kernel.taskpool`); by default the
     episode opens its own.
+
+    ``on_reward(r)``, if given, sees each turn's step reward as soon as it is known (the
+    reward of turn k as turn k+1 begins, before the agent decides it; the last one as the
+    episode ends): the rewards :func:`sim.grading.step_rewards` gives of the trace, for
+    learners that need them live (the RL adapters). The agent never sees them.
     """
     # A run being stopped (Ctrl-C) starts no new episode: an episode may otherwise run
     # to its end without meeting a checkpoint (inline agents, the kernel's own deliveries).
@@ -373,6 +405,8 @@ async def run_episode(
     state = EpisodeState(task=task, seed=seed, outlook=outlook)
     grader = GradeAccumulator(task, outlook)
     episode = _Episode(agent, state, config, grader)
+    if on_reward is not None:
+        episode.rewards = _RewardTap(grader, on_reward)
     env = Environment(trace=episode.record)
     started_agent = False
     if failure is None:
@@ -424,6 +458,8 @@ async def run_episode(
         grader.void(failure)
     if failure is not None:
         state.termination_reason, state.error = "sim_error", failure
+    if episode.rewards is not None:
+        episode.rewards.episode_ended(score)
     usage: dict[str, float] | None = None
     row_error = state.error
     if started_agent and episode.executor != "process":
