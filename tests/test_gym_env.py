@@ -11,6 +11,7 @@ import pytest
 import trio
 from gymnasium.utils.env_checker import check_env
 from hypothesis import HealthCheck, given, settings
+from readme_helpers import readme_block
 
 from actors.episodes import simulate
 from actors.gym_env import ENV_ID, SupportSimEnv
@@ -152,3 +153,17 @@ def test_an_async_vector_env_of_eight_runs_episodes() -> None:
         assert list(rewards) == list(infos["score"])  # one turn: its reward is the score
     finally:
         envs.close()
+
+
+def test_the_readmes_training_loop_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    block = readme_block('gym.make("actors.gym_env:SupportSim/Incident-v0"')
+    seen: list[dict[str, Any]] = []
+
+    def my_policy(observation: dict[str, Any]) -> list[dict[str, Any]]:
+        seen.append(observation)
+        return [] if observation["turn"] < 2 else [{"op": "finish"}]
+
+    exec(compile(block, "README.md", "exec"), {"my_policy": my_policy})
+    printed = capsys.readouterr().out.splitlines()
+    assert len(printed) == 3 and all(" finished {" in line for line in printed)
+    assert [o["turn"] for o in seen] == [1, 2] * 3

@@ -19,6 +19,7 @@ import pytest
 import trio
 from cli_helpers import one_line_error, run_cli
 from openenv_helpers import running_server
+from readme_helpers import readme_block
 from websockets.sync.client import ClientConnection, connect
 
 from actors.episodes import simulate
@@ -185,3 +186,31 @@ def test_serve_refuses_bad_input_in_one_line() -> None:
         done = run_cli("serve", "--port", str(taken.getsockname()[1]))
     assert done.returncode == 2
     assert "cannot listen on 127.0.0.1:" in one_line_error(done)
+
+
+def test_the_readmes_client_loop_runs(server: str, capsys: pytest.CaptureFixture[str]) -> None:
+    block = readme_block("SupportSimClient(base_url=")
+    block = block.replace("http://127.0.0.1:8000", server)
+
+    def my_policy(observation: Any) -> list[dict[str, Any]]:
+        return [{"op": "finish"}] if observation.turn >= 2 else []
+
+    exec(compile(block, "README.md", "exec"), {"my_policy": my_policy})
+    printed = capsys.readouterr().out.splitlines()
+    assert len(printed) == 3 and all(line.endswith(" finished") for line in printed)
+
+
+def test_openenv_yaml_names_the_app_and_passes_static_validation() -> None:
+    import importlib
+
+    import yaml
+
+    root = Path(__file__).resolve().parent.parent
+    manifest = yaml.safe_load((root / "openenv.yaml").read_text(encoding="utf-8"))
+    module, _, name = manifest["app"].partition(":")
+    app = getattr(importlib.import_module(module), name)
+    assert {"/ws", "/reset", "/step", "/state"} <= {route.path for route in app.routes}
+    validator = Path(sys.executable).with_name("openenv")
+    done = subprocess.run([str(validator), "validate", str(root), "--level", "static",
+                           "--skip-build"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "PASS  static.manifest" in done.stdout, done.stdout
