@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -12,6 +13,7 @@ import trio
 from gymnasium.utils.env_checker import check_env
 from hypothesis import HealthCheck, given, settings
 from readme_helpers import readme_block
+from task_file_helpers import seed_source
 
 from actors.episodes import simulate
 from actors.gym_env import ENV_ID, SupportSimEnv
@@ -167,3 +169,15 @@ def test_the_readmes_training_loop_runs(capsys: pytest.CaptureFixture[str]) -> N
     printed = capsys.readouterr().out.splitlines()
     assert len(printed) == 3 and all(" finished {" in line for line in printed)
     assert [o["turn"] for o in seen] == [1, 2] * 3
+
+
+def test_a_task_of_your_own_from_tasks_dir(tmp_path: Path) -> None:
+    source = seed_source().replace('task_id="api_incident_hard"', 'task_id="my_own_incident"')
+    assert "my_own_incident" in source
+    (tmp_path / "my_own_incident.py").write_text(source, encoding="utf-8")
+    env = gym.make(MAKE_ID, task="my_own_incident", tasks_dir=str(tmp_path))
+    obs, info = env.reset(seed=0)
+    assert info["task_id"] == "my_own_incident" == json.loads(obs)["task_id"]
+    *_, terminated, _, info = env.step('[{"op": "finish"}]')
+    assert terminated and info["termination_reason"] == "finished"
+    env.close()
