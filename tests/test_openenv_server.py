@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import trio
 from cli_helpers import one_line_error, run_cli
+from hypothesis import HealthCheck, given, settings
 from openenv_helpers import running_server
 from readme_helpers import readme_block
 from websockets.sync.client import ClientConnection, connect
@@ -25,6 +26,7 @@ from websockets.sync.client import ClientConnection, connect
 from actors.episodes import simulate
 from actors.openenv_env import SupportAction, SupportSimClient
 from sim.scripted import ScriptedAgent, turns_of
+from sim.testing.strategies import turn_sequences
 from tasks import PERSONAS, get_task
 
 
@@ -214,3 +216,37 @@ def test_openenv_yaml_names_the_app_and_passes_static_validation() -> None:
     done = subprocess.run([str(validator), "validate", str(root), "--level", "static",
                            "--skip-build"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "PASS  static.manifest" in done.stdout, done.stdout
+
+
+def _as_ops(turn: Any) -> list[dict[str, Any]] | None:
+    """``turn`` as the wire's ops (a list of JSON objects), or ``None`` if it is not one."""
+    if not isinstance(turn, list) or not all(isinstance(op, dict) for op in turn):
+        return None
+    try:
+        result: list[dict[str, Any]] = json.loads(json.dumps(turn))
+    except (TypeError, ValueError):
+        return None
+    return result
+
+
+@settings(max_examples=10, suppress_health_check=[HealthCheck.too_slow],
+          deadline=None)
+@given(turns=turn_sequences(get_task("api_incident_hard", seed=2)))
+def test_any_turns_over_the_wire_give_the_run_trace(turns: list[Any]) -> None:
+    wire = [ops for ops in map(_as_ops, turns) if ops is not None]
+    from fastapi.testclient import TestClient
+
+    from actors.openenv_env import create_server_app
+
+    with TestClient(create_server_app()) as client, client.websocket_connect("/ws") as ws:
+        ws.send_json({"type": "reset", "data": {"seed": 2, "persona": "impatient"}})
+        reply = ws.receive_json()
+        for k in range(100):
+            ws.send_json({"type": "step", "data": {"ops": wire[k] if k < len(wire) else []}})
+            reply = ws.receive_json()
+            assert reply["type"] == "observation", reply  # bad operations never an error
+            if reply["data"]["done"]:
+                break
+    expected = replayed(wire, seed=2, persona="impatient")
+    metadata = reply["data"]["metadata"]
+    assert metadata["trace_sha256"] == hashlib.sha256(expected.encode()).hexdigest()
