@@ -4,8 +4,9 @@ A simulated episode is a trio program in which the agent is called (``act``) at 
 turn. A learner works the other way round: it calls the environment (``reset``, then
 ``step(action)``) and gets the next observation back. :class:`SteppedEpisode` turns the
 one into the other: it runs :func:`~sim.episode.run_episode` in a thread of its own
-(``trio.run`` there), with an agent whose ``act`` hands the observation out and waits
-for the decision that :meth:`SteppedEpisode.step` sends in. Everything else is the
+(a ``trio.run`` there, kept for the next episode), with an agent whose ``act`` hands
+the observation out and waits for the decision that :meth:`SteppedEpisode.step` sends
+in. Everything else is the
 ordinary episode: the same decisions give the same trace, byte for byte, as
 ``run_sim.py run`` or :func:`~sim.runner.run_episodes` would write (only the agent's
 name in the header is the adapter's).
@@ -21,9 +22,10 @@ share them.
 from __future__ import annotations
 
 import json
+import os
 import queue
 import threading
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import attrs
@@ -114,6 +116,47 @@ class _RemoteAgent:
         return decision
 
 
+class _Runner:
+    """A daemon thread with one ``trio.run`` for its whole life, running one stepped
+    episode after another: an episode then costs no thread start and no trio start-up.
+    It takes the next episode from its queue blocking the trio loop, which is idle
+    between episodes anyway."""
+
+    def __init__(self) -> None:
+        self.episodes: queue.SimpleQueue[Callable[[], Awaitable[None]] | None] = (
+            queue.SimpleQueue())
+        threading.Thread(target=trio.run, args=(self._serve,), daemon=True,
+                         name="stepped episodes").start()
+
+    async def _serve(self) -> None:
+        while (episode := self.episodes.get()) is not None:
+            await episode()
+            _release(self)
+
+
+#: Runners with no episode, ready for the next; at most _MAX_IDLE are kept.
+_IDLE: list[_Runner] = []
+_IDLE_LOCK = threading.Lock()
+_MAX_IDLE = 64
+# A forked child (a vector env's worker) has none of its parent's threads.
+os.register_at_fork(after_in_child=_IDLE.clear)
+
+
+def _acquire() -> _Runner:
+    with _IDLE_LOCK:
+        if _IDLE:
+            return _IDLE.pop()
+    return _Runner()
+
+
+def _release(runner: _Runner) -> None:
+    with _IDLE_LOCK:
+        if len(_IDLE) < _MAX_IDLE:
+            _IDLE.append(runner)
+            return
+    runner.episodes.put(None)  # enough idle ones: this one ends
+
+
 class SteppedEpisode:
     """One episode of ``task`` in the standard world, played a turn at a time by calls.
 
@@ -121,11 +164,12 @@ class SteppedEpisode:
     each ``step(decision)`` plays one turn (any decision an agent could return: a list
     of operation dicts, models, or garbage, which the episode rejects as it would any
     agent's) and returns the next observation, or the result once the episode ends.
-    ``close()`` abandons an unfinished episode (its thread ends); it is safe to call
-    at any time, more than once.
+    ``close()`` abandons an unfinished episode; it is safe to call at any time, more
+    than once.
 
-    The episode's thread is a daemon: an episode left open never keeps the process
-    alive. Not thread-safe: one caller at a time.
+    The episode runs in a thread of its own while it lasts (a daemon, kept for the next
+    episode afterwards): an episode left open never keeps the process alive. Not
+    thread-safe: one caller at a time.
     """
 
     def __init__(self, task: SupportTaskSpec, *, seed: int = 0, persona: str | None = None,
@@ -139,7 +183,8 @@ class SteppedEpisode:
         self._out: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self._decisions: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._rewards: list[float] = []
-        self._thread: threading.Thread | None = None
+        self._running = False
+        self._finished = threading.Event()
         self.result: EpisodeResult | None = None
         self.turn = 0
 
@@ -149,12 +194,10 @@ class SteppedEpisode:
 
     def start(self) -> Observation:
         """Run the episode to its first turn; that turn's observation."""
-        if self._thread is not None:
+        if self._running or self._finished.is_set():
             raise RuntimeError("this episode has started already; allowed: start() once")
-        self._thread = threading.Thread(target=trio.run, args=(self._main,),
-                                        name=f"episode {self.task.task_id}/{self.seed}",
-                                        daemon=True)
-        self._thread.start()
+        self._running = True
+        _acquire().episodes.put(self._main)
         outcome = self._next()
         if outcome.observation is None:  # cannot happen: the remote agent never fails
             raise RuntimeError(f"the episode ended before its first turn: "
@@ -163,21 +206,21 @@ class SteppedEpisode:
 
     def step(self, decision: Any) -> StepOutcome:
         """Play ``decision`` as this turn; the next observation or the episode's end."""
-        if self._thread is None or self.result is not None:
+        if not self._running or self.result is not None:
             raise EpisodeEndedError("the episode has ended (or not started); allowed: "
                                     "step() between start() and the episode's end")
         self._decisions.put(decision)
         return self._next()
 
     def close(self) -> None:
-        """Abandon the episode if it is still running, and wait for its thread."""
-        thread, self._thread = self._thread, None
-        if thread is None:
+        """Abandon the episode if it is still running, and wait until it has ended."""
+        if not self._running:
             return
+        self._running = False
         if self.result is None:
             # The agent raises: the episode ends at once as agent_error, unread.
             self._decisions.put(_ABANDON)
-        thread.join()
+        self._finished.wait()
 
     def _next(self) -> StepOutcome:
         kind, value = self._out.get()
@@ -205,6 +248,8 @@ class SteppedEpisode:
         except BaseException as error:  # a bug: the caller must not wait forever
             self._out.put(("error", error))
             raise
+        finally:
+            self._finished.set()
 
 
 def observation_text(observation: Observation, max_length: int = OBSERVATION_MAX_LENGTH

@@ -96,16 +96,27 @@ def test_step_after_the_end_or_before_the_start_is_refused() -> None:
         episode.step([])
 
 
-def test_closing_an_unfinished_episode_ends_its_thread() -> None:
-    before = {t.name for t in threading.enumerate()}
+def test_closed_episodes_leave_no_thread_behind() -> None:
+    def stepping_threads() -> int:
+        return sum(t.name == "stepped episodes" for t in threading.enumerate())
+
+    # Five at once need five threads; closed, they wait for the next episodes.
     episodes = [SteppedEpisode(SEED_TASK, seed=seed) for seed in range(5)]
     for episode in episodes:
         episode.start()
-    assert sum(t.name.startswith("episode ") for t in threading.enumerate()) >= 5
+    busy = stepping_threads()
+    assert busy >= 5
     for episode in episodes:
         episode.close()
         episode.close()  # twice is harmless
-    assert {t.name for t in threading.enumerate()} <= before
+        assert episode.result is None  # abandoned, not finished
+    for seed in range(40):  # one after another: no thread more
+        episode = SteppedEpisode(SEED_TASK, seed=seed)
+        episode.start()
+        if seed % 2:
+            episode.step([{"op": "finish"}])
+        episode.close()
+    assert stepping_threads() == busy
 
 
 def test_a_bad_world_is_refused_before_any_thread_starts() -> None:
