@@ -1,6 +1,6 @@
 """The command line: ``python run_sim.py`` runs the seed task with the heuristic agent.
 
-Subcommands: run, scenario, sweep, serve, grade, show, tasks, check-task, schema
+Subcommands: run, scenario, sweep, serve, grade, show, report, tasks, check-task, schema
 (``--help`` on each).
 This module parses arguments, sets up the process (the current folder on the import
 path, the garbage collector tuned while episodes run, stray agent threads left behind
@@ -26,7 +26,7 @@ from actors import FAULTS, commands
 from actors.agents.loading import did_you_mean
 from actors.console import RedactingConsole
 from actors.episodes import default_agent_timeout
-from actors.sweep import SweepPlan
+from actors.sweep import BACKENDS, SweepPlan
 from sim.kernel.executors import Executor
 from sim.runner import tuned_collector
 from sim.schemas import SCHEMAS
@@ -229,8 +229,19 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--fault", action="append", choices=FAULTS, default=[], help=FAULT_HELP)
     sweep.add_argument("--concurrency", type=_positive(int, "concurrency"), default=50,
                        help="episodes in flight at once, per worker")
-    sweep.add_argument("--workers", type=_positive(int, "workers"), default=1,
-                       help="processes the plan is split across")
+    sweep.add_argument("--workers", type=_positive(int, "workers"), default=None,
+                       help="processes the plan is split across (default 1); with --backend "
+                            "ray, the CPUs of the local Ray instance")
+    sweep.add_argument("--backend", choices=BACKENDS, default="local",
+                       help="where episodes run: local worker processes, or ray: Ray tasks "
+                            "on a local Ray instance or a cluster (--address), with the ray "
+                            "extra")
+    sweep.add_argument("--address", metavar="ADDR", default=None,
+                       help="with --backend ray: a running Ray cluster's HOST:PORT, or auto "
+                            "(default: start a local Ray instance)")
+    sweep.add_argument("--batch-size", type=_positive(int, "episodes"), default=None,
+                       help="with --backend ray: episodes per Ray task (default: about four "
+                            "tasks per CPU, at most 1000)")
     sweep.add_argument("--out", default="runs/sweep",
                        help="the folder for results.jsonl, summary.json and plan.json")
     sweep.add_argument("--resume", action="store_true",
@@ -277,6 +288,20 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("trace", help=TRACE_HELP)
     show.add_argument("--tasks-dir", action="append", default=[], help=TASKS_DIR_HELP)
     show.add_argument("--task-file", help=TASK_FILE_HELP)
+
+    report = sub.add_parser("report", help="an HTML page of an episode (a trace) or of a "
+                                           "sweep (its folder): self-contained, no network")
+    report.add_argument("source", metavar="SOURCE",
+                        help="a trace file (run --trace, sweep --trace-dir) or a sweep's "
+                             "folder (sweep --out)")
+    report.add_argument("-o", "--out", metavar="FILE",
+                        help="the page to write (default: the trace's name with .html, next "
+                             "to it; for a sweep, report.html in its folder)")
+    report.add_argument("--trace-dir", metavar="DIR",
+                        help="a sweep's trace folder (its sweep --trace-dir): each cell links "
+                             "its episodes' traces")
+    report.add_argument("--tasks-dir", action="append", default=[], help=TASKS_DIR_HELP)
+    report.add_argument("--task-file", help=TASK_FILE_HELP)
 
     tasks_cmd = sub.add_parser("tasks", help="list the tasks and families, or show one")
     tasks_cmd.add_argument("--tasks-dir", action="append", default=[], help=TASKS_DIR_HELP)
@@ -336,7 +361,8 @@ def _scenario(a: argparse.Namespace, console: Console) -> int:
 def _sweep(a: argparse.Namespace, console: Console) -> int:
     return commands.sweep_command(
         console, _sweep_plan(a), out=a.out, concurrency=a.concurrency, workers=a.workers,
-        resume=a.resume, durable=a.durable, trace_dir=a.trace_dir, as_json=a.json)
+        resume=a.resume, durable=a.durable, trace_dir=a.trace_dir, as_json=a.json,
+        backend=a.backend, address=a.address, batch_size=a.batch_size)
 
 
 def _serve(a: argparse.Namespace, console: Console) -> int:
@@ -357,6 +383,11 @@ def _show(a: argparse.Namespace, console: Console) -> int:
                                  task_file=a.task_file)
 
 
+def _report(a: argparse.Namespace, console: Console) -> int:
+    return commands.report_command(console, a.source, out=a.out, tasks_dirs=a.tasks_dir,
+                                   task_file=a.task_file, trace_dir=a.trace_dir)
+
+
 def _tasks(a: argparse.Namespace, console: Console) -> int:
     return commands.tasks_command(console, tasks_dirs=a.tasks_dir, show=a.show, seed=a.seed,
                                   as_json=a.json)
@@ -374,6 +405,7 @@ def _schema(a: argparse.Namespace, console: Console) -> int:
 COMMANDS: dict[str, Callable[[argparse.Namespace, Console], int]] = {
     "run": _run, "scenario": _scenario, "sweep": _sweep, "grade": _grade, "show": _show,
     "tasks": _tasks, "check-task": _check_task, "schema": _schema, "serve": _serve,
+    "report": _report,
 }
 #: The commands that run episodes in this process: the entry point tunes the garbage
 #: collector around them. (A sweep's worker processes tune their own.)

@@ -23,6 +23,7 @@ import math
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import trio
@@ -40,7 +41,17 @@ from actors.console import (
 )
 from actors.episodes import default_agent_timeout, simulate
 from actors.scenario import ScenarioError, format_outcome, load_scenario, run_scenario_sync
-from actors.sweep import SweepError, SweepPlan, check_out_dir, run_sweep
+from actors.sweep import (
+    PLAN_FILE,
+    RESULTS_FILE,
+    SweepError,
+    SweepPlan,
+    backend_session,
+    check_backend,
+    check_out_dir,
+    run_sweep,
+)
+from actors.sweep.folder import write_atomically
 from sim.episode import EpisodeConfig
 from sim.grading import ImpossibleTraceError, grade
 from sim.kernel.executors import Executor
@@ -58,6 +69,7 @@ __all__ = [
     "grade_command",
     "llm_config",
     "read_prices",
+    "report_command",
     "run_command",
     "scenario_command",
     "schema_command",
@@ -261,10 +273,13 @@ def scenario_command(console: Console, files: Sequence[str], *,
 
 
 def sweep_command(console: Console, plan: SweepPlan, *, out: str, concurrency: int,
-                  workers: int, resume: bool, durable: bool, trace_dir: str | None,
-                  as_json: bool) -> int:
+                  workers: int | None, resume: bool, durable: bool, trace_dir: str | None,
+                  as_json: bool, backend: str = "local", address: str | None = None,
+                  batch_size: int | None = None) -> int:
     """A sweep with a progress bar, then its summary (or ``as_json``, summary.json alone
-    on stdout); 1 if episodes were lost, 128 + the signal that stopped it."""
+    on stdout); 1 if episodes were lost, 128 + the signal that stopped it. The ray
+    backend connects (or starts its local instance) before the progress bar shows."""
+    check_backend(backend, address=address, batch_size=batch_size, workers=workers)
     plan.validate()
     for flag, folder in (("--out", out), ("--trace-dir", trace_dir)):
         if folder is not None and Path(folder).exists() and not Path(folder).is_dir():
@@ -272,11 +287,13 @@ def sweep_command(console: Console, plan: SweepPlan, *, out: str, concurrency: i
     check_out_dir(plan, out, resume=resume)  # before the progress bar shows
     if plan.llm is not None:
         _check_servers([plan.llm])
-    with sweep_progress(console) as progress:
+    with (backend_session(backend, address=address, workers=workers),
+          sweep_progress(console) as progress):
         bar = progress.add_task("sweep", total=plan.size())
         outcome = run_sweep(plan, out, concurrency=concurrency, workers=workers,
                             resume=resume, trace_dir=trace_dir, durable=durable,
-                            on_row=lambda _: progress.advance(bar))
+                            on_row=lambda _: progress.advance(bar), backend=backend,
+                            address=address, batch_size=batch_size)
         progress.update(bar, completed=outcome.recorded)
     if as_json:
         print(dumps_line(outcome.summary))
@@ -305,14 +322,14 @@ def sweep_command(console: Console, plan: SweepPlan, *, out: str, concurrency: i
 
 def serve_command(console: Console, *, host: str, port: int, task_id: str,
                   tasks_dirs: Sequence[str], trace_dir: str | None, max_sessions: int) -> int:
-    """The OpenEnv server (the ``openenv`` extra) until Ctrl-C or SIGTERM; its URL is
-    printed once it accepts connections."""
+    """The OpenEnv server (the ``openenv`` extra) until Ctrl-C (then 0) or SIGTERM; its
+    URL is printed once it accepts connections."""
+    _task(task_id, tasks_dirs, 0)
     try:
         from actors.openenv_env import serve
     except ImportError as error:
         raise InputError(f"serve needs the openenv extra ({error}); allowed: after "
                          "pip install -e \".[openenv]\"") from None
-    _task(task_id, tasks_dirs, 0)
     if trace_dir is not None:
         Path(trace_dir).mkdir(parents=True, exist_ok=True)
         _writable(str(Path(trace_dir) / ".probe"), "--trace-dir")
@@ -325,6 +342,10 @@ def serve_command(console: Console, *, host: str, port: int, task_id: str,
     try:
         serve(host=host, port=port, task=task_id, tasks_dirs=tasks_dirs,
               trace_dir=trace_dir, max_sessions=max_sessions, on_ready=ready)
+    except KeyboardInterrupt:
+        # uvicorn shuts down gracefully on Ctrl-C, then raises it again: a server's
+        # ordinary end, not an error.
+        console.print("stopped", markup=False)
     except OSError as error:
         if error.filename is not None:
             raise
@@ -367,6 +388,82 @@ def show_command(console: Console, trace_path: str, *, tasks_dirs: Sequence[str]
                       f"{result.sim_minutes} simulated min; score {score} as stored (grade "
                       "re-grades it)" + (f"; error: {result.error}" if result.error else ""),
                       markup=False)
+    return 0
+
+
+_REPORT_SOURCES = ("allowed: a trace file (run --trace, sweep --trace-dir) or a sweep's folder "
+                   "(sweep --out)")
+
+
+def _report_module() -> ModuleType:
+    """:mod:`actors.report`, or :class:`InputError` naming the extra it needs (jinja2)."""
+    try:
+        import actors.report as report
+    except ModuleNotFoundError as error:
+        if (error.name or "").partition(".")[0] != "jinja2":
+            raise
+        raise InputError("report needs the report extra (jinja2 is not installed); allowed: "
+                         "after pip install -e \".[report]\"") from None
+    return report
+
+
+def _report_trace(source: str) -> Trace:
+    """The trace in ``source``; a sweep's results file given instead is named as such."""
+    try:
+        return Trace.read(source)
+    except TraceFormatError:
+        path = Path(source)
+        if path.name == RESULTS_FILE or (path.parent / PLAN_FILE).is_file():
+            raise InputError(f"{source}: a sweep's results file, not a trace; allowed: its "
+                             f"folder {path.parent} (the sweep's page) or a trace file") from None
+        raise
+
+
+def report_command(console: Console, source: str, *, out: str | None,
+                   tasks_dirs: Sequence[str], task_file: str | None,
+                   trace_dir: str | None) -> int:
+    """One self-contained HTML page (the ``report`` extra): an episode's, from a trace
+    file (its task found as ``grade`` finds it), or a sweep's, from its folder (its cells
+    linked to the traces in ``trace_dir``). Written to ``out``; by default the trace's
+    name with ``.html``, next to it, or ``report.html`` in the sweep's folder."""
+    path = Path(source)
+    is_sweep = path.is_dir()
+    if not path.exists():
+        raise InputError(f"{source}: no such file or folder; {_REPORT_SOURCES}")
+    if is_sweep and not (path / RESULTS_FILE).is_file():
+        raise InputError(f"{source}: a folder without {RESULTS_FILE}, so not a sweep's; "
+                         f"{_REPORT_SOURCES}")
+    if not is_sweep and not path.is_file():
+        raise InputError(f"{source}: not a regular file; {_REPORT_SOURCES}")
+    if is_sweep and (task_file or tasks_dirs):
+        flag = "--task-file" if task_file else "--tasks-dir"
+        raise InputError(f"{flag}: given with a sweep's folder; allowed: {flag} with a trace "
+                         "file (a sweep's page needs no task)")
+    if trace_dir is not None and not is_sweep:
+        raise InputError("--trace-dir: given with a trace file; allowed: --trace-dir with a "
+                         "sweep's folder")
+    if trace_dir is not None and not Path(trace_dir).is_dir():
+        raise InputError(f"--trace-dir {trace_dir}: no such folder; allowed: the sweep's "
+                         "trace folder (sweep --trace-dir)")
+    target = Path(out) if out else (path / "report.html" if is_sweep
+                                    else path.with_suffix(".html"))
+    _writable(str(target), "--out")
+    if not is_sweep and target.resolve() == path.resolve():
+        raise InputError(f"--out {target}: is the trace itself; allowed: another file")
+    report = _report_module()
+    if is_sweep:
+        page = report.sweep_page(path, page_dir=target.parent, trace_dir=trace_dir)
+        what = "sweep report"
+    else:
+        trace = _report_trace(source)
+        task = _stored_task(source, trace, tasks_dirs, task_file)
+        try:
+            page = report.episode_page(trace, task, source=path.name)
+        except ImpossibleTraceError as error:
+            raise InputError(f"{source}: {error}") from None
+        what = "episode report"
+    write_atomically(target, page)
+    console.print(f"{what}: {target} ({len(page.encode()):,} bytes)", markup=False)
     return 0
 
 

@@ -46,3 +46,19 @@ def test_profile_rejects_bad_input_in_one_line(args: tuple[str, ...], message: s
     assert done.returncode == 2
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_adapters_bench_plays_every_way_with_the_baselines_scores() -> None:
+    done = run("bench.adapters", "--seeds", "1", "--sessions", "4")
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.endswith("same as baseline")]
+    assert len(rows) == 4, done.stdout
+    assert "OpenEnv server, 4 WebSocket sessions" in done.stdout
+
+
+def test_report_bench_builds_both_pages_and_times_them() -> None:
+    done = run("bench.report", "--episodes", "100", "--repeats", "1")
+    assert done.returncode == 0, done.stdout + done.stderr
+    for row in ("floor", "summary", "sweep report", "episode report"):
+        assert row in done.stdout, row
+    assert "byte-identical" in done.stdout

@@ -21,11 +21,11 @@ import attrs
 from actors.sweep.plan import SweepPlan
 from actors.sweep.worker import work
 
-__all__ = ["WorkerPool"]
+__all__ = ["DEATH_ALLOWANCE", "WorkerPool"]
 
 #: Worker deaths a sweep tolerates beyond one per episode finished: past that, workers
 #: die faster than episodes finish and the sweep gives up on what is left.
-_DEATH_ALLOWANCE = 4
+DEATH_ALLOWANCE = 4
 #: Seconds a worker gets to exit after it said it is done, or after SIGTERM.
 _EXIT_GRACE = 5.0
 #: Seconds between the parent's looks at the clock while it waits for rows.
@@ -180,7 +180,7 @@ class WorkerPool:
         else:  # one of them killed it: run each alone to find out which
             self.suspects.extend(in_flight)
         (self.suspects if worker.solo else self.normal)[:0] = unstarted
-        if self.deaths > _DEATH_ALLOWANCE + self.finished:
+        if self.deaths > DEATH_ALLOWANCE + self.finished:
             gave_up = (f"not run: {self.deaths} worker processes died and "
                        f"{self.finished} episodes finished (the last: {why})")
             self.lost.update(dict.fromkeys(self.suspects + self.normal, gave_up))

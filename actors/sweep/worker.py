@@ -1,9 +1,15 @@
-"""A sweep's worker process: its entry point, :func:`work`, runs a shard of a plan.
+"""Running a batch of a plan's episodes (:func:`run_batch`, what every backend runs), and
+the local backend's worker process (:func:`work`, its entry point).
 
-A worker runs its episodes ``concurrency`` at once in one ``trio.run`` and tells the
-parent, over a pipe, ``("start", i)`` when episode ``i`` starts, ``("row", i, row)``
-when it ends (after its trace, if asked for, is written whole), then ``("done",)`` or
-``("error", why)``. It is a process's entry point, so it sets what a process may:
+:func:`run_batch` runs episodes ``concurrency`` at once in one ``trio.run`` and hands
+each one's row (and result) to a callback as it ends: a local worker process and a Ray
+task (:mod:`actors.sweep.ray_backend`) run their episodes through it, so both run an
+episode, and make its row and trace, the same way.
+
+A local worker tells the parent, over a pipe, ``("start", i)`` when episode ``i``
+starts, ``("row", i, row)`` when it ends (after its trace, if asked for, is written
+whole), then ``("done",)`` or ``("error", why)``. It is a process's entry point, so it
+sets what a process may:
 the collector's tuning (:func:`sim.runner.tuned_collector`), SIGINT ignored (the
 parent decides when a sweep stops), and death with the parent (``PR_SET_PDEATHSIG``
 on Linux, and everywhere a pipe from the parent whose end-of-file ends it); the
@@ -33,7 +39,7 @@ from sim.episode import EpisodeConfig, EpisodeResult
 from sim.runner import run_episodes, tuned_collector
 from tasks.registry import discover_families
 
-__all__ = ["trace_name", "work"]
+__all__ = ["run_batch", "trace_name", "work"]
 
 
 def trace_name(row: dict[str, Any]) -> str:
@@ -47,22 +53,27 @@ class _Announced:
     the parent knows which episodes were in flight if the worker dies."""
 
     def __init__(self, factory: Callable[[], Any], index: int,
-                 send: Callable[[Any], None]) -> None:
+                 announce: Callable[[int], None]) -> None:
         self.factory = factory
         self.index = index
-        self.send = send
+        self.announce = announce
 
     def __call__(self) -> Any:
-        self.send(("start", self.index))
+        self.announce(self.index)
         return self.factory()
 
 
-def _run_shard(plan: SweepPlan, indices: Sequence[int], concurrency: int,
-               trace_dir: str | None, send: Callable[[Any], None]) -> None:
+def run_batch(plan: SweepPlan, indices: Sequence[int], concurrency: int,
+              on_row: Callable[[int, dict[str, Any], EpisodeResult], None],
+              on_start: Callable[[int], None] | None = None) -> None:
+    """Run episodes ``indices`` of ``plan``, ``concurrency`` at once, in one ``trio.run``:
+    ``on_row(index, row, result)`` sees each one's results row as it ends, and
+    ``on_start(index)`` each one as it starts. Episodes end in any order; each row is
+    a function of its episode alone (``run_episodes``: its own clock and draws)."""
     families = discover_families(plan.tasks_dirs)
     config = EpisodeConfig(agent_timeout=plan.agent_timeout, agent_executor=plan.agent_executor)
-    # Once per shard: the LLM agent's factory (its client, its bound) is built here,
-    # in the worker, from the plan's configuration.
+    # Once per batch: the LLM agent's factory (its client, its bound) is built here, in
+    # the process that runs the episodes, from the plan's configuration.
     factory = resolve_agent(plan.agent, llm=plan.llm)
     jobs = []
     for index in indices:
@@ -70,17 +81,27 @@ def _run_shard(plan: SweepPlan, indices: Sequence[int], concurrency: int,
         job = make_job(families[task].variant(seed), factory, seed=seed, persona=persona,
                        faults=plan.faults, config=config, privileged=plan.privileged,
                        agent_name=plan.agent)
-        jobs.append(attrs.evolve(job, make_agent=_Announced(job.make_agent, index, send)))
+        if on_start is not None:
+            job = attrs.evolve(job, make_agent=_Announced(job.make_agent, index, on_start))
+        jobs.append(job)
 
     def on_result(position: int, result: EpisodeResult) -> None:
-        row = result.summary()
-        if trace_dir is not None:  # before the row: a row means its trace is whole
-            result.trace.write(Path(trace_dir) / trace_name(row))
-        send(("row", indices[position], row))
+        on_row(indices[position], result.summary(), result)
 
     with tuned_collector():
         trio.run(lambda: run_episodes(jobs, concurrency=concurrency, on_result=on_result,
                                       collect=False))
+
+
+def _run_shard(plan: SweepPlan, indices: Sequence[int], concurrency: int,
+               trace_dir: str | None, send: Callable[[Any], None]) -> None:
+    def on_row(index: int, row: dict[str, Any], result: EpisodeResult) -> None:
+        if trace_dir is not None:  # before the row: a row means its trace is whole
+            result.trace.write(Path(trace_dir) / trace_name(row))
+        send(("row", index, row))
+
+    run_batch(plan, indices, concurrency, on_row,
+              on_start=lambda index: send(("start", index)))
 
 
 def _die_with_parent(parent_alive: Connection) -> None:
