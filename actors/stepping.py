@@ -62,7 +62,6 @@ ACTION_MAX_LENGTH = 32_768
 #: may think between two steps as long as it likes (a gradient update, a checkpoint),
 #: and a real-time limit would make episodes depend on the machine's speed.
 NO_TIME_LIMIT = 1e9
-_CONFIG = EpisodeConfig(agent_timeout=NO_TIME_LIMIT)
 _SHORTENED = "...[shortened]"
 
 
@@ -178,11 +177,13 @@ class SteppedEpisode:
         self.task = task
         self.seed = seed
         # The world (persona, faults) is checked here, before any thread starts.
+        config = EpisodeConfig(agent_timeout=NO_TIME_LIMIT, on_grade=self._graded)
         self._job = make_job(task, lambda: None, seed=seed, persona=persona, faults=faults,
-                             config=_CONFIG, agent_name=agent_name, privileged=privileged)
+                             config=config, agent_name=agent_name, privileged=privileged)
         self._out: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self._decisions: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._rewards: list[float] = []
+        #: The grade when the last step returned, and the latest the episode reported.
+        self._rewarded = self._grade = 0.0
         self._running = False
         self._finished = threading.Event()
         self.result: EpisodeResult | None = None
@@ -227,15 +228,18 @@ class SteppedEpisode:
         if kind == "error":
             self.close()
             raise RuntimeError(f"the episode's thread failed: {value!r}") from value
-        # The episode's thread appended them before it handed this message over, and
-        # waits (for the next decision) or has ended while this side reads them.
-        reward = sum(self._rewards) if self._rewards else 0.0
-        self._rewards.clear()
+        # The episode's thread reported the grade before it handed this message over,
+        # and waits (for the next decision) or has ended while this side reads it.
+        reward, self._rewarded = self._grade - self._rewarded, self._grade
         if kind == "observation":
             self.turn = value.turn
             return StepOutcome(observation=value, reward=reward, result=None)
         self.result = value
         return StepOutcome(observation=None, reward=reward, result=value)
+
+    def _graded(self, grade: float) -> None:
+        """``on_grade``: the grade so far, in the episode's thread."""
+        self._grade = grade
 
     async def _main(self) -> None:
         try:
@@ -243,7 +247,7 @@ class SteppedEpisode:
             result = await run_episode(
                 job.task, _RemoteAgent(self._out, self._decisions), world=job.world,
                 seed=job.seed, agent_name=job.agent_name, config=job.config,
-                privileged=job.privileged, on_reward=self._rewards.append)
+                privileged=job.privileged)
             self._out.put(("end", result))
         except BaseException as error:  # a bug: the caller must not wait forever
             self._out.put(("error", error))

@@ -104,6 +104,11 @@ class EpisodeConfig(BaseModel):
     agent_timeout: float = Field(default=60.0, gt=0, allow_inf_nan=False)
     #: How decisions run: ``auto`` runs async and built-in agents inline, others in a thread.
     agent_executor: Executor = "auto"
+    #: Sees the grade so far as each turn after the first begins (the grade of the turns
+    #: before it, which the agent never sees), then the score as the episode ends: the
+    #: differences of successive values are the step rewards
+    #: (:func:`sim.grading.step_rewards`), live, for learners. Not part of the trace.
+    on_grade: Callable[[float], None] | None = Field(default=None, exclude=True, repr=False)
 
     def trace_view(self) -> dict[str, Any]:
         # The timeout only matters when it fires, and then the trace says so.
@@ -201,7 +206,7 @@ class _Episode:
     """
 
     __slots__ = ("agent", "config", "events", "executor", "fold", "fold_operation", "observe",
-                 "rewards", "state")
+                 "state")
 
     def __init__(self, agent: Any, state: EpisodeState, config: EpisodeConfig,
                  grader: GradeAccumulator) -> None:
@@ -215,8 +220,6 @@ class _Episode:
         self.events = EventLog()
         self.fold = grader.fold
         self.fold_operation = grader.fold_operation
-        #: Set by ``run_episode`` when its caller wants each turn's reward as it is known.
-        self.rewards: _RewardTap | None = None
 
     def record(self, now: int, actor: str, kind: str,
                payload: dict[str, Any] | DeferredPayload) -> None:
@@ -224,6 +227,12 @@ class _Episode:
         if isinstance(payload, DeferredPayload):
             payload = payload()
         self.fold(now, seq, actor, kind, payload)  # graded as it happens
+
+    def grade_so_far(self) -> float:
+        """The score of the events so far (for ``config.on_grade``; the grader is the one
+        ``fold`` belongs to, which spares every episode a slot for it)."""
+        grader: GradeAccumulator = self.fold.__self__  # type: ignore[attr-defined]
+        return grader.summary()[0]
 
     def check_sla(self, ctx: ActorContext) -> None:
         """The SLA monitor: a check at the deadline, after any turn at that same instant."""
@@ -302,8 +311,9 @@ class _Episode:
             inbox.extend(m for m in arrived if isinstance(m, Inbound))
             observation = observe(ctx.now, turn, inbox, results, kb)
             inbox = []
-            if self.rewards is not None and turn > 1:
-                self.rewards.turn_ended()  # before this turn's event, as step_rewards counts
+            if config.on_grade is not None and turn > 1:
+                # Before this turn's event, where step_rewards takes the grade too.
+                config.on_grade(self.grade_so_far())
             self.fold(ctx.now, self.events.append_turn(ctx.now, turn), AGENT, "turn",
                       {"turn": turn})
             state.turns_taken = turn
@@ -340,27 +350,6 @@ class _Episode:
         ctx.stop()
 
 
-class _RewardTap:
-    """Hands a caller each turn's step reward as soon as it is known: the reward of turn k
-    when turn k+1 begins, the last one when the episode ends. The same numbers as
-    :func:`sim.grading.step_rewards` of the finished trace, and they sum to the score."""
-
-    __slots__ = ("emit", "grader", "previous")
-
-    def __init__(self, grader: GradeAccumulator, emit: Callable[[float], None]) -> None:
-        self.grader = grader
-        self.emit = emit
-        self.previous = 0.0
-
-    def turn_ended(self) -> None:
-        score = self.grader.summary()[0]
-        self.emit(score - self.previous)
-        self.previous = score
-
-    def episode_ended(self, score: float) -> None:
-        self.emit(score - self.previous)
-
-
 async def run_episode(
     task: SupportTaskSpec,
     agent: Any,
@@ -371,7 +360,6 @@ async def run_episode(
     config: EpisodeConfig | None = None,
     pool: TaskPool | None = None,
     privileged: bool = False,
-    on_reward: Callable[[float], None] | None = None,
 ) -> EpisodeResult:
     """Run one episode to its end and grade it. Never raises for the agent's faults, nor
     for the world's or the grader's: the agent's end the episode as ``agent_error`` or
@@ -386,10 +374,8 @@ async def run_episode(
     ``pool`` lends the actors their tasks (see :mod:`sim.kernel.taskpool`); by default the
     episode opens its own.
 
-    ``on_reward(r)``, if given, sees each turn's step reward as soon as it is known (the
-    reward of turn k as turn k+1 begins, before the agent decides it; the last one as the
-    episode ends): the rewards :func:`sim.grading.step_rewards` gives of the trace, for
-    learners that need them live (the RL adapters). The agent never sees them.
+    ``config.on_grade``, if set, sees the grade as the episode goes (see
+    :class:`EpisodeConfig`): the step rewards live, for learners (the RL adapters).
     """
     # A run being stopped (Ctrl-C) starts no new episode: an episode may otherwise run
     # to its end without meeting a checkpoint (inline agents, the kernel's own deliveries).
@@ -405,8 +391,6 @@ async def run_episode(
     state = EpisodeState(task=task, seed=seed, outlook=outlook)
     grader = GradeAccumulator(task, outlook)
     episode = _Episode(agent, state, config, grader)
-    if on_reward is not None:
-        episode.rewards = _RewardTap(grader, on_reward)
     env = Environment(trace=episode.record)
     started_agent = False
     if failure is None:
@@ -458,8 +442,8 @@ async def run_episode(
         grader.void(failure)
     if failure is not None:
         state.termination_reason, state.error = "sim_error", failure
-    if episode.rewards is not None:
-        episode.rewards.episode_ended(score)
+    if config.on_grade is not None:
+        config.on_grade(score)
     usage: dict[str, float] | None = None
     row_error = state.error
     if started_agent and episode.executor != "process":
