@@ -41,11 +41,13 @@ header apart (``gymnasium`` unless ``agent_name`` says otherwise).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import gymnasium
+import numpy as np
 from gymnasium import spaces
+from gymnasium.vector.utils.shared_memory import read_from_shared_memory
 
 from actors.agents.loading import did_you_mean
 from actors.stepping import (
@@ -64,12 +66,54 @@ from actors.teams import FAULTS
 from sim.episode import EpisodeResult
 from tasks import PERSONAS, get_task, list_task_ids
 
-__all__ = ["ENV_ID", "SupportSimEnv"]
+__all__ = ["ENV_ID", "ObservationText", "SupportSimEnv"]
 
 ENV_ID = "SupportSim/Incident-v0"
 _SEED_TASK = "api_incident_hard"
 # Seeds reset() draws itself when given none: what stable_seed and the families take.
 _SEED_BOUND = 2**31
+
+
+class ObservationText(spaces.Text):
+    """Gymnasium's ``Text`` space, whose vector-env shared memory is read when the
+    observations are (see :class:`_SharedTexts`)."""
+
+
+class _SharedTexts(Sequence[str]):
+    """The texts in an ``AsyncVectorEnv``'s shared memory, decoded as they are read.
+
+    Gymnasium 1.4 reads a ``Text`` space's shared memory once, into strings, when the
+    vector env is made, and then hands out copies of those (blank) strings after every
+    step; a numeric space's reading is a view, current at every step. This is that view
+    for text: indexing decodes the buffer as it is now, and the copy the vector env hands
+    out (``deepcopy``) is a tuple of the current strings.
+    """
+
+    def __init__(self, space: spaces.Text, shared_memory: Any, n: int) -> None:
+        self.codes = np.frombuffer(shared_memory.get_obj(), dtype=np.int32).reshape(
+            (n, space.max_length))
+        # Every character is ASCII (TEXT_CHARSET): index -> byte, the padding index last.
+        self.bytes = np.array([ord(c) for c in space.character_list] + [0], dtype=np.uint8)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return tuple(self[i] for i in range(*index.indices(len(self))))
+        codes = self.codes[index]
+        return self.bytes[codes[codes < len(self.bytes) - 1]].tobytes().decode("ascii")
+
+    def __iter__(self) -> Iterator[str]:
+        return (self[i] for i in range(len(self)))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> tuple[str, ...]:
+        return tuple(self)
+
+
+@read_from_shared_memory.register(ObservationText)
+def _read_texts(space: ObservationText, shared_memory: Any, n: int = 1) -> _SharedTexts:
+    return _SharedTexts(space, shared_memory, n)
 
 
 class SupportSimEnv(gymnasium.Env[str, str]):
@@ -108,8 +152,8 @@ class SupportSimEnv(gymnasium.Env[str, str]):
         self.faults = faults
         self.agent_name = agent_name
         self.render_mode = render_mode
-        self.observation_space = spaces.Text(max_length=OBSERVATION_MAX_LENGTH,
-                                             charset=TEXT_CHARSET)
+        self.observation_space = ObservationText(max_length=OBSERVATION_MAX_LENGTH,
+                                                 charset=TEXT_CHARSET)
         self.action_space = spaces.Text(max_length=ACTION_MAX_LENGTH, charset=TEXT_CHARSET)
         self._episode: SteppedEpisode | None = None
         #: The last finished episode's result (score, breakdown, trace), or ``None``.

@@ -137,12 +137,11 @@ def test_bad_arguments_are_one_clear_error(options: dict[str, Any], message: str
         SupportSimEnv(**options)
 
 
-def test_an_async_vector_env_of_eight_runs_episodes() -> None:
-    # shared_memory=False: Gymnasium 1.4's shared memory reads Text observations once,
-    # when the vector env is made, so every observation would come back blank.
+@pytest.mark.parametrize("shared_memory", [True, False])
+def test_an_async_vector_env_of_eight_runs_episodes(shared_memory: bool) -> None:
     envs = gym.vector.AsyncVectorEnv(
         [lambda: gym.make(MAKE_ID, persona="cooperative") for _ in range(8)],
-        shared_memory=False)
+        shared_memory=shared_memory)
     try:
         observations, infos = envs.reset(seed=list(range(8)))
         assert len(observations) == 8
@@ -153,6 +152,11 @@ def test_an_async_vector_env_of_eight_runs_episodes() -> None:
         assert list(terminated) == [True] * 8 and not any(truncated)
         assert list(infos["termination_reason"]) == ["finished"] * 8
         assert list(rewards) == list(infos["score"])  # one turn: its reward is the score
+        # Autoreset: the next step starts new episodes, whose observations are current.
+        observations, *_ = envs.step(("[]",) * 8)
+        assert [json.loads(o)["turn"] for o in observations] == [1] * 8
+        observations, *_ = envs.step(("[]",) * 8)
+        assert [json.loads(o)["turn"] for o in observations] == [2] * 8
     finally:
         envs.close()
 
