@@ -49,7 +49,6 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.vector.utils.shared_memory import read_from_shared_memory
 
-from actors.agents.loading import did_you_mean
 from actors.stepping import (
     ACTION_MAX_LENGTH,
     OBSERVATION_MAX_LENGTH,
@@ -57,14 +56,15 @@ from actors.stepping import (
     EpisodeEndedError,
     StepOutcome,
     SteppedEpisode,
+    check_options,
     decision_of,
+    ended_info,
     ended_text,
     invalid_operations,
     observation_text,
 )
-from actors.teams import FAULTS
 from sim.episode import EpisodeResult
-from tasks import PERSONAS, get_task, list_task_ids
+from tasks import get_task
 
 __all__ = ["ENV_ID", "ObservationText", "SupportSimEnv"]
 
@@ -132,17 +132,8 @@ class SupportSimEnv(gymnasium.Env[str, str]):
                  faults: Iterable[str] = (), tasks_dir: str | Sequence[str] = (),
                  agent_name: str = "gymnasium", render_mode: str | None = None) -> None:
         dirs = (tasks_dir,) if isinstance(tasks_dir, str) else tuple(tasks_dir)
-        known = list_task_ids(dirs)
-        if task not in known:
-            raise ValueError(f"task {task!r} is unknown; {did_you_mean(task, known)}"
-                             f"allowed: {', '.join(known)}")
-        if persona is not None and persona not in PERSONAS:
-            raise ValueError(f"persona {persona!r} is unknown; allowed: None (the task's "
-                             f"own) or one of {', '.join(PERSONAS)}")
         faults = tuple(faults)
-        for fault in faults:
-            if fault not in FAULTS:
-                raise ValueError(f"fault {fault!r} is unknown; allowed: {', '.join(FAULTS)}")
+        check_options(task, dirs, persona, faults)
         if render_mode is not None:
             raise ValueError(f"render_mode {render_mode!r} is not supported; allowed: None "
                              "(the observation is text already)")
@@ -200,10 +191,7 @@ class SupportSimEnv(gymnasium.Env[str, str]):
         assert result is not None
         self.result = result
         self._close_episode()
-        info.update(score=result.score, breakdown=dict(result.breakdown),
-                    termination_reason=result.termination_reason,
-                    sla_breached=result.sla_breached,
-                    invalid_operations_total=result.invalid_operations)
+        info.update(ended_info(result))
         terminated = result.termination_reason == "finished"
         return ended_text(result), outcome.reward, terminated, not terminated, info
 

@@ -31,11 +31,14 @@ from typing import Any
 import attrs
 import trio
 
+from actors.agents.loading import did_you_mean
 from actors.episodes import make_job
+from actors.teams import check_fault
 from sim.episode import EpisodeConfig, EpisodeResult, run_episode
 from sim.observation import Observation
 from sim.trace import TraceEvent
-from tasks.base import SupportTaskSpec
+from tasks import list_task_ids
+from tasks.base import SupportTaskSpec, check_persona
 
 __all__ = [
     "ACTION_MAX_LENGTH",
@@ -45,7 +48,9 @@ __all__ = [
     "EpisodeEndedError",
     "StepOutcome",
     "SteppedEpisode",
+    "check_options",
     "decision_of",
+    "ended_info",
     "ended_text",
     "invalid_operations",
     "observation_text",
@@ -272,6 +277,30 @@ def observation_text(observation: Observation, max_length: int = OBSERVATION_MAX
         raise ValueError(f"the observation's JSON has {len(text)} characters even with its "
                          f"strings shortened; allowed: max_length >= {len(text)}")
     return text
+
+
+def check_options(task_id: str, tasks_dirs: Iterable[str], persona: str | None,
+                  faults: Iterable[str]) -> None:
+    """A one-line ``ValueError`` for an unknown task (with the closest id), persona or
+    fault: what an adapter checks before it starts an episode."""
+    known = list_task_ids(tasks_dirs)
+    if task_id not in known:
+        raise ValueError(f"task {task_id!r} is unknown; {did_you_mean(task_id, known)}"
+                         f"allowed: {', '.join(known)}")
+    if persona is not None:
+        check_persona(persona)
+    for fault in faults:
+        check_fault(fault)
+
+
+def ended_info(result: EpisodeResult) -> dict[str, Any]:
+    """How a finished episode went, for a learner's ``info`` or ``metadata``: the score,
+    its breakdown by criterion, why it ended, whether the SLA was breached, and how many
+    operations were rejected in all."""
+    return {"score": result.score, "breakdown": dict(result.breakdown),
+            "termination_reason": result.termination_reason,
+            "sla_breached": result.sla_breached,
+            "invalid_operations_total": result.invalid_operations}
 
 
 def ended_text(result: EpisodeResult) -> str:

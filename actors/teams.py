@@ -20,9 +20,16 @@ from sim.kernel.environment import ActorContext
 from sim.messages import AGENT, EscalationRequest, Inbound
 from tasks.base import SupportTaskSpec
 
-__all__ = ["FAULTS", "SLIP_SECONDS", "team_actor", "update_after_seconds"]
+__all__ = ["FAULTS", "SLIP_SECONDS", "check_fault", "team_actor", "update_after_seconds"]
 
 FAULTS: tuple[str, ...] = ("slow_eta", "eta_slips", "team_silent")
+
+
+def check_fault(name: str) -> str:
+    """``name`` if it is a fault; else a ``ValueError`` naming the allowed ones."""
+    if name not in FAULTS:
+        raise ValueError(f"fault {name!r} is unknown; allowed: {', '.join(FAULTS)}")
+    return name
 SLIP_SECONDS = 20 * 60
 SLIP_TEXT = ("Update: the fix is taking longer than expected; our ETA has slipped, the new "
              "ETA is in 20 minutes.")

@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 
 from actors.customer import customer_actor, customer_plan
-from actors.teams import FAULTS, team_actor, update_after_seconds
+from actors.teams import check_fault, team_actor, update_after_seconds
 from sim.episode import EpisodeState
 from sim.kernel.environment import Environment
 from sim.messages import CUSTOMER, TEAM_PREFIX
@@ -34,8 +34,7 @@ class StandardWorld:
     def __attrs_post_init__(self) -> None:
         check_persona(self.persona)
         for fault in self.faults:
-            if fault not in FAULTS:
-                raise ValueError(f"fault {fault!r} is unknown; allowed: {', '.join(FAULTS)}")
+            check_fault(fault)
 
     def outlook(self, task: SupportTaskSpec) -> WorldOutlook:
         """What this persona and these faults let any agent reach on ``task``."""

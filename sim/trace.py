@@ -219,12 +219,15 @@ class Trace:
             lines.append(dumps_line(self.result.model_dump(mode="json")))
         return "\n".join(lines) + "\n"
 
-    def write(self, path: str | Path) -> None:
-        """Write the trace atomically: a killed process leaves the whole file or none."""
+    def write(self, path: str | Path) -> str:
+        """Write the trace atomically (a killed process leaves the whole file or none);
+        the text written, :meth:`to_jsonl`'s."""
         path = Path(path)
         partial = path.with_name(path.name + ".partial")
-        partial.write_text(self.to_jsonl(), encoding="utf-8")
+        text = self.to_jsonl()
+        partial.write_text(text, encoding="utf-8")
         os.replace(partial, path)
+        return text
 
     @classmethod
     def from_jsonl(cls, text: str, *, source: str = "trace") -> Trace:

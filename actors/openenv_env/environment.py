@@ -11,17 +11,17 @@ from typing import Any
 from openenv.core.env_server.interfaces import Environment
 from openenv.core.env_server.types import EnvironmentMetadata
 
-from actors.agents.loading import did_you_mean
 from actors.openenv_env.models import SupportAction, SupportObservation, SupportState
 from actors.stepping import (
     EpisodeEndedError,
     StepOutcome,
     SteppedEpisode,
+    check_options,
+    ended_info,
     invalid_operations,
 )
-from actors.teams import FAULTS
 from sim.episode import CODE_VERSION
-from tasks import PERSONAS, get_task, list_task_ids
+from tasks import get_task
 
 __all__ = ["SupportSimEnvironment"]
 
@@ -60,15 +60,7 @@ class SupportSimEnvironment(Environment[SupportAction, SupportObservation, Suppo
               task: str | None = None, persona: str | None = None,
               faults: list[str] | None = None, **_: Any) -> SupportObservation:
         task_id = task or self.default_task
-        known = list_task_ids(self.tasks_dirs)
-        if task_id not in known:
-            raise ValueError(f"task {task_id!r} is unknown; {did_you_mean(task_id, known)}"
-                             f"allowed: {', '.join(known)}")
-        if persona is not None and persona not in PERSONAS:
-            raise ValueError(f"persona {persona!r} is unknown; allowed: {', '.join(PERSONAS)}")
-        for fault in faults or ():
-            if fault not in FAULTS:
-                raise ValueError(f"fault {fault!r} is unknown; allowed: {', '.join(FAULTS)}")
+        check_options(task_id, self.tasks_dirs, persona, faults or ())
         if episode_id is not None and not _EPISODE_ID.match(episode_id):
             raise ValueError(f"episode_id {episode_id[:140]!r} is not allowed; allowed: 1 to "
                              "128 letters, digits, '_', '-' or '.', not starting with '.'")
@@ -114,20 +106,17 @@ class SupportSimEnvironment(Environment[SupportAction, SupportObservation, Suppo
         state = self._state
         state.done, state.score = True, result.score
         state.termination_reason = result.termination_reason
-        trace = result.trace.to_jsonl()
+        path = (None if self.trace_dir is None
+                else Path(self.trace_dir) / f"{state.episode_id}.jsonl")
+        # Serialised once: written (atomically) when traces are kept, and digested.
+        trace = result.trace.to_jsonl() if path is None else result.trace.write(path)
+        terminated = result.termination_reason == "finished"
         metadata: dict[str, Any] = {
-            "episode_id": state.episode_id, "seed": state.seed, "score": result.score,
-            "breakdown": dict(result.breakdown),
-            "termination_reason": result.termination_reason,
-            "terminated": result.termination_reason == "finished",
-            "truncated": result.termination_reason != "finished",
-            "sla_breached": result.sla_breached,
-            "invalid_operations_total": result.invalid_operations,
+            "episode_id": state.episode_id, "seed": state.seed, **ended_info(result),
+            "terminated": terminated, "truncated": not terminated,
             "trace_sha256": hashlib.sha256(trace.encode()).hexdigest(),
         }
-        if self.trace_dir is not None:
-            path = Path(self.trace_dir) / f"{state.episode_id}.jsonl"
-            result.trace.write(path)  # atomically: a killed server leaves no half trace
+        if path is not None:
             metadata["trace_file"] = str(path)
         return SupportObservation(observation=None, turn=result.steps,
                                   invalid_operations=bad, reward=outcome.reward, done=True,
