@@ -1,5 +1,5 @@
-"""Helpers shared by the sweep tests: misbehaving agents, the command line, and waiting for
-a sweep's results file to grow.
+"""Helpers shared by the sweep tests: misbehaving agents, the command line, waiting for
+a sweep's results file to grow, what a stopped sweep must leave, and its processes' end.
 
 The agents (:data:`AGENTS`) are written into each test's folder by the ``agents`` fixture
 and named by module path (``agents:DieOnSeed3``): the command line adds its current folder
@@ -9,12 +9,18 @@ finds a user's agent.
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import cli_helpers
 import pytest
+
+from sim.results import REAL_TIME_FIELDS, read_results
 
 EASY = "duplicate_charge_easy"
 
@@ -104,3 +110,59 @@ def wait_for_lines(path: Path, count: int, proc: subprocess.Popen[str]) -> None:
         assert proc.poll() is None, f"the sweep ended first: {proc.communicate()}"
         time.sleep(0.02)
     raise AssertionError(f"{path} never reached {count} lines")
+
+
+def kill_group(proc: subprocess.Popen[str]) -> None:
+    """Kill what is left of a sweep's process group (after a failed test: no orphans)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    if proc.returncode is None:
+        proc.communicate(timeout=30)
+
+
+def gone(pid: int) -> bool:
+    """Whether process ``pid`` has ended (a zombie nobody reaped has ended too)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def wait_until_gone(pids: list[int]) -> list[int]:
+    """The processes still running after a generous wait."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not all(gone(p) for p in pids):
+        time.sleep(0.05)
+    return [p for p in pids if not gone(p)]
+
+
+def check_stopped_sweep(proc: subprocess.Popen[str], stdout: str, stderr: str, out: Path,
+                        status: int, rows_allowed: range) -> list[dict[str, Any]]:
+    """What a sweep stopped by a signal must leave, whatever its backend: exit
+    ``status``, no traceback, a results file with no torn line and a row count in
+    ``rows_allowed``, a summary of those rows saying the sweep is incomplete, and a
+    printed summary that says how to resume. Its rows."""
+    assert proc.returncode == status, stderr[-3000:]
+    assert "Traceback" not in stderr
+    rows, dropped = read_results(out / "results.jsonl")
+    assert dropped == 0  # a clean stop tears no line
+    assert len(rows) in rows_allowed, len(rows)
+    assert "sweep summary" in stdout and f"{len(rows)} episodes run" in stdout
+    assert "interrupted" in stdout and "--resume" in stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["complete"] is False
+    assert summary["overall"]["episodes"] == len(rows)
+    return rows
+
+
+def stable(rows: list[dict[str, Any]]) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """Rows by episode, without the real-time fields (which differ between runs)."""
+    return {(r["task_id"], r["persona"], r["seed"]): {k: v for k, v in r.items()
+                                                      if k not in REAL_TIME_FIELDS}
+            for r in rows}

@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 from cli_helpers import ROOT, RUN_SIM, run_cli
+from sweep_helpers import check_stopped_sweep, stable
 
-from sim.results import REAL_TIME_FIELDS, read_results
+from sim.results import read_results
 from tasks import discover_tasks
 
 SWEEP = ("sweep", "--tasks", "all", "--agent", "heuristic", "--seeds", "1",
@@ -24,13 +25,6 @@ SWEEP = ("sweep", "--tasks", "all", "--agent", "heuristic", "--seeds", "1",
 EPISODES = len(discover_tasks()) * 1 * 5
 #: Lines in results.jsonl before the sweep is interrupted.
 INTERRUPT_AFTER = 10
-
-
-def stable(rows: list[dict[str, Any]]) -> dict[tuple[Any, ...], dict[str, Any]]:
-    """Rows by episode, without the real-time fields (which differ between runs)."""
-    return {(r["task_id"], r["persona"], r["seed"]): {k: v for k, v in r.items()
-                                                      if k not in REAL_TIME_FIELDS}
-            for r in rows}
 
 
 @pytest.fixture(scope="module")
@@ -93,16 +87,7 @@ def test_ctrl_c_stops_a_sweep_with_a_summary_and_resume_completes_it(
     wait_for_lines(out / "results.jsonl", INTERRUPT_AFTER, proc)
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does: the whole foreground group
     stdout, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130, stderr[-3000:]
-    assert "Traceback" not in stderr
-    rows, dropped = read_results(out / "results.jsonl")
-    assert dropped == 0  # a clean stop tears no line
-    assert INTERRUPT_AFTER <= len(rows) < EPISODES
-    assert "sweep summary" in stdout and f"{len(rows)} episodes run" in stdout
-    assert "interrupted" in stdout and "--resume" in stdout
-    summary = json.loads((out / "summary.json").read_text())
-    assert summary["complete"] is False
-    assert summary["overall"]["episodes"] == len(rows)
+    check_stopped_sweep(proc, stdout, stderr, out, 130, range(INTERRUPT_AFTER, EPISODES))
     resumed = run_cli(*SWEEP, "--workers", str(workers), "--out", str(out), "--resume")
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads((out / "summary.json").read_text())["complete"] is True

@@ -28,14 +28,17 @@ from hypothesis import strategies as st
 from sweep_helpers import (
     EASY,
     agents_fixture,  # noqa: F401  (the ``agents`` fixture)
+    check_stopped_sweep,
+    kill_group,
     run_cli,
+    stable,
     wait_for_lines,
+    wait_until_gone,
 )
-from test_sweep_workers import kill_group, wait_until_gone
 
 from actors.sweep import SweepPlan, run_sweep
 from actors.sweep.ray_backend import RayPool, chunks_in_order, ray_session
-from sim.results import REAL_TIME_FIELDS, read_results
+from sim.results import read_results
 from tasks import PERSONAS, discover_tasks
 
 #: Agents the Ray workers import (their folder is on the local Ray's PYTHONPATH).
@@ -85,13 +88,6 @@ class KillOnSeed3(HeuristicAgent):
 '''
 
 
-def stable(rows: list[dict[str, Any]]) -> dict[tuple[Any, ...], dict[str, Any]]:
-    """Rows by episode, without the real-time fields (which differ between runs)."""
-    return {(r["task_id"], r["persona"], r["seed"]): {k: v for k, v in r.items()
-                                                      if k not in REAL_TIME_FIELDS}
-            for r in rows}
-
-
 def raw_rows(path: Path) -> list[dict[str, Any]]:
     """Every line of a results file, repeats included."""
     return [json.loads(line) for line in path.read_text().splitlines()]
@@ -137,14 +133,7 @@ def test_a_stopped_ray_sweep_cancels_its_tasks_summarises_and_a_local_resume_com
         stdout, stderr = proc.communicate(timeout=90)
     finally:
         kill_group(proc)
-    assert proc.returncode == status, stderr[-3000:]
-    assert "Traceback" not in stderr
-    rows, dropped = read_results(out / "results.jsonl")
-    assert dropped == 0 and 2 <= len(rows) < 16
-    assert "sweep summary" in stdout and f"{len(rows)} episodes run" in stdout
-    assert "interrupted" in stdout and "--resume" in stdout
-    summary = json.loads((out / "summary.json").read_text())
-    assert summary["complete"] is False and summary["overall"]["episodes"] == len(rows)
+    rows = check_stopped_sweep(proc, stdout, stderr, out, status, range(2, 16))
     pids = [int(p.name) for p in (agents / "pids").iterdir()]
     assert proc.pid not in pids and wait_until_gone(pids) == []  # the Ray workers ended
     # The backend is not part of the plan: a local sweep finishes the folder.

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -19,42 +18,14 @@ from cli_helpers import ROOT, start_cli
 from sweep_helpers import (
     EASY,
     agents_fixture,  # noqa: F401  (the ``agents`` fixture)
+    check_stopped_sweep,
+    kill_group,
     run_cli,
     wait_for_lines,
+    wait_until_gone,
 )
 
 from sim.results import read_results
-
-
-def kill_group(proc: subprocess.Popen[str]) -> None:
-    """Kill what is left of a sweep's process group (after a failed test: no orphans)."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    if proc.returncode is None:
-        proc.communicate(timeout=30)
-
-
-def gone(pid: int) -> bool:
-    """Whether process ``pid`` has ended (a zombie nobody reaped has ended too)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return False
-
-
-def wait_until_gone(pids: list[int]) -> list[int]:
-    """The processes still running after a generous wait."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not all(gone(p) for p in pids):
-        time.sleep(0.05)
-    return [p for p in pids if not gone(p)]
-
 
 # ==================================================== a worker that dies loses one episode
 
@@ -124,14 +95,7 @@ def test_sigterm_stops_a_sweep_like_ctrl_c_and_its_workers_end(
         stdout, stderr = proc.communicate(timeout=60)
     finally:
         kill_group(proc)
-    assert proc.returncode == 143, stderr[-3000:]
-    assert "Traceback" not in stderr
-    rows, dropped = read_results(out / "results.jsonl")
-    assert dropped == 0 and 2 <= len(rows) < 200
-    assert "sweep summary" in stdout and f"{len(rows)} episodes run" in stdout
-    assert "interrupted" in stdout and "--resume" in stdout
-    summary = json.loads((out / "summary.json").read_text())
-    assert summary["complete"] is False and summary["overall"]["episodes"] == len(rows)
+    check_stopped_sweep(proc, stdout, stderr, out, 143, range(2, 200))
     assert wait_until_gone(pids) == []
 
 
