@@ -330,9 +330,8 @@ def serve_command(console: Console, *, host: str, port: int, task_id: str,
     except ImportError as error:
         raise InputError(f"serve needs the openenv extra ({error}); allowed: after "
                          "pip install -e \".[openenv]\"") from None
-    if trace_dir is not None:
+    if trace_dir is not None:  # made now: a folder that cannot be is an error before serving
         Path(trace_dir).mkdir(parents=True, exist_ok=True)
-        _writable(str(Path(trace_dir) / ".probe"), "--trace-dir")
 
     def ready(url: str) -> None:
         console.print(f"serving {task_id} over OpenEnv on {url} (WebSocket sessions at "
